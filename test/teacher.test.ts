@@ -169,7 +169,7 @@ describe("teacher persistence and backends", () => {
     ]);
     const lr = tf.randomUniform([1, 4, 4, 3], 0, 1, "float32", 4) as tf.Tensor4D;
     const e = teacherFromCheckpoint(bytes);
-    const p = teacherFromCheckpoint(bytes.buffer, "params");
+    const p = teacherFromCheckpoint(bytes.buffer as ArrayBuffer, "params");
     expect(e.meta.step).toBe(7);
     const same = (x: Teacher, y: Teacher) =>
       Array.from(x.sample(lr, createRng(1), {mode: "ddim"}).x0.dataSync()).join() === Array.from(y.sample(lr, createRng(1), {mode: "ddim"}).x0.dataSync()).join();
