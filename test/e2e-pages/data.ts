@@ -8,6 +8,7 @@
 // a link restores the exact view; bad links, seeds and files give clear messages.
 import {readFileSync} from "node:fs";
 import {join, resolve} from "node:path";
+import {encode as encodePng} from "fast-png";
 import type {Page} from "playwright-core";
 import {expect} from "vitest";
 import {prepareGroundTruth, type ManifestImage} from "../../src/lib/dataset.js";
@@ -119,6 +120,14 @@ export async function checkDataPage(page: Page, baseUrl: string): Promise<void> 
   page.on("response", (r) => {
     if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
   });
+  // Aborted requests are this check's own navigations away from a loaded page; any other failure counts.
+  page.on("requestfailed", (r) => {
+    if (r.failure()?.errorText !== "net::ERR_ABORTED") problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`);
+  });
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if ((u.protocol === "http:" || u.protocol === "https:") && u.host !== new URL(baseUrl).host) problems.push(`request off the site: ${r.url()}`);
+  });
   const base = baseUrl.replace(/\/$/, "");
 
   // ---- default view: astronaut, 128 px patch at (160, 48), realistic, seed 1
@@ -228,6 +237,29 @@ export async function checkDataPage(page: Page, baseUrl: string): Promise<void> 
   await expect.poll(() => page.locator(".dtkd-error[data-kind=image]").textContent(), {timeout: 10_000}).toMatch(/notes\.txt/);
   expect(await page.locator("[data-role=run-facts]").getAttribute("data-view")).toMatch(/^skimage-camera\|/);
   await expectNoErrorBlocks(page);
+
+  // ---- a good upload (RGBA, odd size): the view follows the file, alpha is composited over white
+  const w = 150;
+  const h = 101;
+  const rgba = new Uint8Array(w * h * 4);
+  for (let i = 0; i < w * h; i++) {
+    const [x, y] = [i % w, Math.floor(i / w)];
+    rgba.set([(x * 255) / w, (y * 255) / h, ((x >> 3) + (y >> 3)) % 2 ? 230 : 20, x < 20 ? 128 : 255], 4 * i);
+  }
+  await page.setInputFiles("input[name=own-image]", {
+    name: "mine.png",
+    mimeType: "image/png",
+    buffer: Buffer.from(encodePng({width: w, height: h, data: rgba, channels: 4, depth: 8}))
+  });
+  // The patch (bicubic preset, 128 px) is fitted into the 150 x 101 image: side 100, corner clamped, and says so.
+  await page.waitForFunction(() => document.querySelector<HTMLElement>("[data-role=run-facts]")?.dataset.view?.startsWith("mine.png|"), undefined, {
+    timeout: STEP_MS
+  });
+  expect(await page.locator("[data-role=run-facts]").getAttribute("data-view")).toMatch(/^mine\.png\|\d+,\d+,100\|bicubic\|/);
+  expect(await page.locator("[data-role=photo-facts]").textContent()).toMatch(/your file mine\.png: 150 × 101 px, PNG, RGBA.*alpha composited over white/i);
+  expect(await page.locator(".dtkd-error[data-kind=image]").textContent()).toBe("");
+  expect(await page.locator(".dtkd-error[data-kind=patch]").textContent()).toMatch(/does not fit the 150 × 101 image; moved to 100 px/);
+  expect(await page.locator(".dtkd-pair canvas[data-role=lr]").evaluate((c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height])).toEqual([25, 25]);
 
   // ---- a link restores the exact view (fresh load, other photo, patch, preset, seed and a switched stage)
   const linked: ViewState = {photo: "skimage-coffee", x: 200, y: 100, size: 96, preset: "mild", seed: 42, on: ["blur2"]};
