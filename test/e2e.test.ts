@@ -12,6 +12,7 @@ import {encode as encodePng} from "fast-png";
 import {chromium, type BrowserContext, type Page} from "playwright-core";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {PAGES} from "../observablehq.config.js";
+import {checkDataPage} from "./e2e-pages/data.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 // A private build folder (inside the repository, so Framework clears it; .cache/ is git-ignored): another build
@@ -216,6 +217,11 @@ function syntheticPng(width: number, height: number): Buffer {
   return Buffer.from(encodePng({width, height, data, channels: 3, depth: 8}));
 }
 
+/** The mosaic's rendered width in CSS pixels (a collapsed layout shows as a tiny number). */
+async function mosaicWidth(page: Page): Promise<number> {
+  return (await page.locator(".dtkd-mosaic").boundingBox())?.width ?? 0;
+}
+
 async function reconstructionError(page: Page): Promise<number> {
   return Number(await page.locator("[data-role=reconstruction]").getAttribute("data-max-abs"));
 }
@@ -316,6 +322,7 @@ describe("pages in headless Chromium (WebGPU on SwiftShader)", () => {
     for (const b of bands) expect(spreads[b], `canvas ${b} is blank`).toBeGreaterThan(20);
     expect(await reconstructionError(page)).toBeLessThan(1e-4);
     expect(await page.locator("[data-role=reconstruction]").textContent()).toMatch(/PSNR/);
+    expect(await mosaicWidth(page)).toBeGreaterThan(500); // 512 px image shown at its own size
     await screenshot(page, "wavelets");
 
     // Three levels: ten bands, and the hash records it.
@@ -360,6 +367,7 @@ describe("pages in headless Chromium (WebGPU on SwiftShader)", () => {
     const v = await open("/pages/wavelets#photo=chelsea&levels=1&contrast=shared&scale=linear");
     await waitForView(v.page, "chelsea|haar|1", 4);
     expect(await v.page.locator("select[name=photo]").inputValue()).toBe("chelsea");
+    expect(await mosaicWidth(v.page)).toBeGreaterThan(440); // 452 px (padded) image shown at its own size
     expect(await v.page.locator("select[name=wavelet]").inputValue()).toBe("haar");
     expect(await v.page.locator("input[name=levels][value='1']").isChecked()).toBe(true);
     expect(await v.page.locator("input[name=contrast][value=shared]").isChecked()).toBe(true);
@@ -402,6 +410,15 @@ describe("pages in headless Chromium (WebGPU on SwiftShader)", () => {
     await expectClean(bad);
     await bad.page.close();
   }, 600_000);
+
+  it("Data page: stage-by-stage degradation matches degrade() in Node, controls and links", async () => {
+    // checkDataPage navigates by itself and records its own console errors and failed requests.
+    const page = await context.newPage();
+    await checkDataPage(page, origin);
+    await screenshot(page, "data-checked");
+    expect(await page.locator(".observablehq--error").count()).toBe(0);
+    await page.close();
+  }, 900_000);
 
   it(`works under the sub-path ${SUBPATH}/ (relative links only)`, async () => {
     const v = await open(`${SUBPATH}/`);

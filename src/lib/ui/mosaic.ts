@@ -40,7 +40,7 @@ export function bandMosaic(levels: number, paddedSize: [number, number], display
   const level = (j: number): HTMLElement => {
     const grid = document.createElement("div");
     grid.style.display = "grid";
-    grid.style.gridTemplateColumns = "1fr 1fr";
+    grid.style.gridTemplateColumns = "minmax(0, 1fr) minmax(0, 1fr)";
     grid.style.gap = "2px";
     const h = ph / 2 ** j;
     const w = pw / 2 ** j;
