@@ -14,6 +14,7 @@ import {deflateSync} from "node:zlib";
 import {fileURLToPath} from "node:url";
 import {loadSplit} from "../../lib/dataset.js";
 import {toUint8} from "../../lib/degrade.js";
+import {crc32} from "../../lib/pair-cache.js";
 
 const arg = process.argv.find((a) => a.startsWith("--id="));
 const id = arg?.slice("--id=".length) ?? "";
@@ -77,23 +78,6 @@ function filteredRows(w: number, h: number, c: number, px: Uint8Array): Buffer {
     trial[best].copy(out, y * (stride + 1) + 1);
   }
   return out;
-}
-
-// zlib.crc32 only exists from Node 20.15; the table version works on every Node the lab supports.
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 255] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 function chunk(type: string, body: Buffer): Buffer {
