@@ -26,11 +26,13 @@
  * Initialisation (seeded, independent of the backend's RNG): linear weights and the relative-position tables
  * N(0, 0.02^2) with zero biases (SwinIR's trunc_normal(std=.02), whose +-2 absolute bounds never bite at that
  * std); LayerNorm weight 1, bias 0; conv weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's
- * default Conv2d init, which SwinIR keeps). One mulberry32 stream per student, consumed in parameter order.
+ * default Conv2d init, which SwinIR keeps). One rng.ts stream per student (`createRng(seed).fork("student-init")`), consumed in parameter order.
  *
  * fp32 only: SwinIR's activations are known to overflow fp16 (NOTES 4); `checkFinite` guards outputs.
  */
 import * as tf from "@tensorflow/tfjs";
+import {assignVariables, decodeCheckpoint, type DecodedCheckpoint} from "../checkpoint.js";
+import {createRng} from "../rng.js";
 import {conv2d, pixelShuffle} from "./layers.js";
 import {
   addBias,
@@ -159,18 +161,6 @@ export function studentFlopsPerOutputPixel(c: StudentConfig, lrH: number, lrW: n
 // ---------------------------------------------------------------------------------------------------------
 // Seeded initialisation
 
-/** mulberry32: small, fast, well-distributed 32-bit PRNG; returns uniform [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type InitKind = {kind: "zeros"} | {kind: "ones"} | {kind: "normal"; std: number} | {kind: "uniform"; bound: number};
 
 let studentCounter = 0;
@@ -211,22 +201,16 @@ export function checkFinite(t: tf.Tensor, label = "tensor"): void {
 export function createStudent(config: StudentConfig, seed: number): Student {
   validate(config);
   const cfg: StudentConfig = {...config, depths: [...config.depths], rgbMean: [...config.rgbMean]};
-  const rand = mulberry32(seed);
+  const rng = createRng(seed).fork("student-init");
   const uid = studentCounter++;
   const params: Record<string, tf.Variable> = {};
 
-  const normal = (): number => {
-    // Box-Muller; 1 - u keeps the log finite.
-    const u = 1 - rand();
-    const v = rand();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  };
   const add = (name: string, shape: number[], init: InitKind): tf.Variable => {
     const size = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(size);
     if (init.kind === "ones") data.fill(1);
-    else if (init.kind === "normal") for (let i = 0; i < size; i++) data[i] = init.std * normal();
-    else if (init.kind === "uniform") for (let i = 0; i < size; i++) data[i] = init.bound * (2 * rand() - 1);
+    else if (init.kind === "normal") for (let i = 0; i < size; i++) data[i] = rng.normal(0, init.std);
+    else if (init.kind === "uniform") for (let i = 0; i < size; i++) data[i] = rng.uniform(-init.bound, init.bound);
     const v = tf.variable(tf.tensor(data, shape, "float32"), true, `student${uid}/${name}`);
     params[name] = v;
     return v;
@@ -326,3 +310,22 @@ export function createStudent(config: StudentConfig, seed: number): Student {
     },
   };
 }
+
+/**
+ * Loads a student from checkpoint bytes (Node or browser): the "ema" weights (what training validates and
+ * ships; a shipped artefact holds only these) or the raw "params".
+ */
+export function studentFromCheckpoint(
+  bytes: Uint8Array | ArrayBuffer,
+  weights: "ema" | "params" = "ema",
+): {student: Student; meta: {config: StudentConfig; step: number} & Record<string, unknown>} {
+  const ck = decodeCheckpoint<{config: StudentConfig; step: number} & Record<string, unknown>>(bytes);
+  const student = createStudent(ck.meta.config, 0);
+  assignVariables(paramMap(student), ck as DecodedCheckpoint<unknown>, weights);
+  return {student, meta: ck.meta};
+}
+
+export function paramMap(s: Student): Map<string, tf.Variable> {
+  return new Map(Object.entries(s.params));
+}
+

@@ -67,6 +67,21 @@ export const TEACHER_CONFIGS: Record<"tiny" | "base", TeacherConfig> = {
   },
 };
 
+/**
+ * FLOPs per output (HR) pixel of a full sample with `steps` denoiser evaluations (default T), counted like
+ * studentFlopsPerOutputPixel: 2 FLOPs per multiply-add of every convolution and dense layer at the LR grid;
+ * norms, activations, FiLM products, the bicubic base and the sampler's tensor arithmetic are not counted.
+ * The predictor runs once per sample, the denoiser once per step.
+ */
+export function teacherFlopsPerOutputPixel(c: TeacherConfig, steps = c.diffusion.T): number {
+  const cOut = 3 * c.scale * c.scale;
+  const {channels: pc, blocks: pb} = c.predictor;
+  const {channels: dc, blocks: db} = c.denoiser;
+  const predMacs = 9 * (3 * pc + 2 * pb * pc * pc + pc * cOut);
+  const denMacs = 9 * ((2 * cOut + pc) * dc + 2 * db * dc * dc + dc * cOut);
+  return (2 * (predMacs + steps * denMacs)) / (c.scale * c.scale);
+}
+
 export interface TeacherLosses {
   /** L1 of the predictor's image against HR (scalar). */
   predictor: tf.Scalar;

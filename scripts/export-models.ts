@@ -1,0 +1,118 @@
+/**
+ * `npm run export-models [-- student|teacher [--from CKPT]]`: turns the training checkpoints into the shipped artefacts
+ * data/models/<id>.ckpt (EMA weights only, fp32, plus a `card` in the header) and writes each model card
+ * data/models/<id>.md, with the test-set figures from data/results/eval.json when that file exists.
+ * Re-run after `npm run eval` to refresh the cards' metrics (the weights are rewritten byte-identically
+ * unless the checkpoint moved on).
+ */
+import {execSync} from "node:child_process";
+import {existsSync, readFileSync, writeFileSync} from "node:fs";
+import {cpus} from "node:os";
+import {decodeCheckpoint, encodeCheckpoint, type CheckpointTensor} from "../src/lib/checkpoint.js";
+import {SHIPPED_MODELS, type ModelCard, type ShippedKind} from "../src/lib/models/shipped.js";
+import {studentFlopsPerOutputPixel, studentParamCount, type StudentConfig} from "../src/lib/models/student.js";
+import {teacherFlopsPerOutputPixel, type TeacherConfig} from "../src/lib/models/teacher.js";
+import {writeFileAtomic} from "../src/lib/train/checkpoint-file.js";
+import {renderModelCard} from "./model-card.js";
+
+const SOURCES: Record<ShippedKind, string> = {
+  student: "data/checkpoints/student/student-tiny.ckpt",
+  teacher: "data/checkpoints/teacher/teacher.ckpt",
+};
+
+type TrainMeta = {
+  configName: string;
+  step: number;
+  seed: number;
+  batch: number;
+  lr: unknown;
+  ema: {decay: number};
+  wallSeconds: number;
+  backend: string;
+  loss?: string;
+  data: {preset: string; hrSize: number; history: {fromStep: number; source: string; images: string[]}[]};
+  config: unknown;
+} & Record<string, unknown>;
+
+function machine(): string {
+  const c = cpus();
+  return `${c.length}-core ${c[0]?.model ?? "CPU"} (Node ${process.version}; training used one core)`;
+}
+
+function commit(): string {
+  try {
+    return execSync("git rev-parse --short HEAD", {encoding: "utf8"}).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+function exportOne(kind: ShippedKind, from?: string): void {
+  const info = SHIPPED_MODELS[kind];
+  const src = from ?? SOURCES[kind];
+  if (!existsSync(src)) throw new Error(`${src} not found: train it first (npm run train -- ${kind})`);
+  const ck = decodeCheckpoint<TrainMeta>(new Uint8Array(readFileSync(src)));
+  const m = ck.meta;
+  const ema: CheckpointTensor[] = [];
+  for (const [name, t] of ck.tensors) if (name.startsWith("ema/")) ema.push({name, shape: t.shape, data: t.data, dtype: "float32"});
+  if (ema.length === 0) throw new Error(`${src} holds no EMA weights`);
+  const params = ema.reduce((a, t) => a + t.data.length, 0);
+  let architecture: string;
+  let flops: number;
+  let flopsNote: string;
+  if (kind === "student") {
+    const c = m.config as StudentConfig;
+    if (studentParamCount(c) !== params) throw new Error(`parameter count mismatch: config says ${studentParamCount(c)}, weights hold ${params}`);
+    architecture = `SwinIR-style transformer ("${m.configName}"): embed ${c.embedDim}, groups [${c.depths}], ${c.heads} heads, window ${c.window}, MLP ratio ${c.mlpRatio}, x${c.scale}, image residual ${c.imageResidual}`;
+    flops = studentFlopsPerOutputPixel(c, 128, 128);
+    flopsNote = "per output pixel for a 128x128 input; 2 FLOPs per multiply-add of convolutions, linear layers and attention products";
+  } else {
+    const c = m.config as TeacherConfig;
+    architecture =
+      `Conv predictor (${c.predictor.blocks} residual blocks, ${c.predictor.channels} ch) + ResShift refiner ` +
+      `(${c.denoiser.blocks} FiLM residual blocks, ${c.denoiser.channels} ch), pixel-unshuffled x${c.scale}; ` +
+      `T=${c.diffusion.T}, kappa=${c.diffusion.kappa}, p=${c.diffusion.p}, sqrt(eta_1)=${c.diffusion.sqrtEta1}, sqrt(eta_T)=${c.diffusion.sqrtEtaT}; predicts x0`;
+    flops = teacherFlopsPerOutputPixel(c);
+    flopsNote = `per output pixel for a full ${c.diffusion.T}-step sample (predictor once, denoiser ${c.diffusion.T} times); 2 FLOPs per multiply-add of convolutions and dense layers`;
+  }
+  const card: ModelCard = {
+    id: info.id,
+    kind,
+    architecture,
+    params,
+    flopsPerOutputPixel: Math.round(flops),
+    flopsNote,
+    training: {
+      steps: m.step,
+      wallSeconds: Math.round(m.wallSeconds),
+      machine: machine(),
+      backend: m.backend,
+      seed: m.seed,
+      batch: m.batch,
+      loss: kind === "student" ? "L1 (reconstruction only)" : "predictor L1 + EDM-weighted x0 loss of the refiner",
+      data: {
+        preset: m.data.preset,
+        hrPatch: m.data.hrSize,
+        sources: m.data.history.map((h) => ({fromStep: h.fromStep, source: h.source, images: h.images.length})),
+      },
+      lr: m.lr,
+      emaDecay: m.ema.decay,
+    },
+    exportedAt: new Date().toISOString(),
+    commit: commit(),
+  };
+  const {adam: _adam, ...kept} = m as TrainMeta & {adam?: unknown};
+  const out = `data/models/${info.file}`;
+  writeFileAtomic(out, encodeCheckpoint({...kept, kind, card}, ema));
+  const evalPath = "data/results/eval.json";
+  const evalJson = existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, "utf8")) : null;
+  writeFileSync(`data/models/${info.id}.md`, renderModelCard(card, m.lastVal as Record<string, unknown> | undefined, evalJson));
+  console.error(`${out}: ${params} parameters, step ${m.step}; card data/models/${info.id}.md${evalJson ? " (with eval.json)" : " (no eval.json yet)"}`);
+}
+
+const args = process.argv.slice(2);
+const fromAt = args.indexOf("--from");
+const from = fromAt >= 0 ? args.splice(fromAt, 2)[1] : undefined;
+for (const k of args) if (!(k in SHIPPED_MODELS)) throw new Error(`unknown model "${k}" (student or teacher)`);
+if (from && args.length !== 1) throw new Error("--from PATH needs exactly one model (student or teacher)");
+for (const k of (args.length ? args : Object.keys(SHIPPED_MODELS)) as ShippedKind[]) exportOne(k, from);
