@@ -2,8 +2,8 @@
  * `npm run export-models [-- student|teacher [--from CKPT]]`: turns the training checkpoints into the shipped artefacts
  * data/models/<id>.ckpt (EMA weights only, fp32, plus a `card` in the header) and writes each model card
  * data/models/<id>.md, with the test-set figures from data/results/eval.json when that file exists.
- * Re-run after `npm run eval` to refresh the cards' metrics (the weights are rewritten byte-identically
- * unless the checkpoint moved on).
+ * After `npm run eval`, `npm run export-models -- --cards-only` refreshes the cards' metrics from the shipped
+ * files without re-exporting weights (the teacher's checkpoint moves on while it trains).
  */
 import {execSync} from "node:child_process";
 import {existsSync, readFileSync, writeFileSync} from "node:fs";
@@ -110,7 +110,21 @@ function exportOne(kind: ShippedKind, from?: string): void {
   console.error(`${out}: ${params} parameters, step ${m.step}; card data/models/${info.id}.md${evalJson ? " (with eval.json)" : " (no eval.json yet)"}`);
 }
 
+/** Re-renders a card from the shipped artefact itself (its header keeps the card and last validation). */
+function cardOnly(kind: ShippedKind): void {
+  const info = SHIPPED_MODELS[kind];
+  const meta = decodeCheckpoint<{card: ModelCard; lastVal?: Record<string, unknown>}>(new Uint8Array(readFileSync(`data/models/${info.file}`))).meta;
+  const evalPath = "data/results/eval.json";
+  const evalJson = existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, "utf8")) : null;
+  writeFileSync(`data/models/${info.id}.md`, renderModelCard(meta.card, meta.lastVal, evalJson));
+  console.error(`card data/models/${info.id}.md re-rendered from data/models/${info.file}`);
+}
+
 const args = process.argv.slice(2);
+if (args.includes("--cards-only")) {
+  for (const k of Object.keys(SHIPPED_MODELS) as ShippedKind[]) cardOnly(k);
+  process.exit(0);
+}
 const fromAt = args.indexOf("--from");
 const from = fromAt >= 0 ? args.splice(fromAt, 2)[1] : undefined;
 for (const k of args) if (!(k in SHIPPED_MODELS)) throw new Error(`unknown model "${k}" (student or teacher)`);

@@ -9,7 +9,7 @@ const hours = (s: number) => `${(s / 3600).toFixed(2)} h`;
 
 function fmt(x: Stat): string {
   const d = Math.abs(x.mean) >= 10 ? 2 : 4;
-  return x.std !== undefined && x.std !== null && x.std > 0 ? `${x.mean.toFixed(d)} ± ${x.std.toFixed(d)}` : x.mean.toFixed(d);
+  return x.std !== undefined && x.std !== null && x.std > 0 ? `${x.mean.toFixed(d)} ± ${x.std.toPrecision(2)}` : x.mean.toFixed(d);
 }
 
 export function renderModelCard(card: ModelCard, lastVal: Record<string, unknown> | undefined, evalJson: EvalJson | null): string {
@@ -39,7 +39,16 @@ export function renderModelCard(card: ModelCard, lastVal: Record<string, unknown
   const m = evalJson?.models?.[card.id];
   if (m?.metrics) {
     lines.push(`## Test-set metrics (data/results/eval.json, commit ${evalJson?.commit ?? "?"})`, "");
-    if (evalJson?.protocol) lines.push(`Protocol: \`${JSON.stringify(evalJson.protocol)}\``, "");
+    const p = evalJson?.protocol as Record<string, any> | undefined;
+    if (p) {
+      lines.push(
+        `Protocol: ${p.images?.count} test photographs (${p.images?.source}); ${p.evalCrop?.rule ?? "full images"}; degradation preset \`${p.degradation?.preset}\`, seed ${p.degradation?.seed}; border crop ${p.crop}; teacher seeds ${JSON.stringify(p.teacherSeeds)}.`,
+        "",
+        ...Object.entries((p.metrics ?? {}) as Record<string, string>).map(([k, v]) => `- ${k}: ${v}`),
+        `- aggregation: ${p.aggregation}`,
+        "",
+      );
+    }
     lines.push("| Metric | This model | " + Object.keys(evalJson!.models!).filter((k) => k !== card.id).join(" | ") + " |");
     lines.push("|---|---|" + Object.keys(evalJson!.models!).filter((k) => k !== card.id).map(() => "---|").join(""));
     for (const [name, s] of Object.entries(m.metrics)) {
@@ -50,7 +59,13 @@ export function renderModelCard(card: ModelCard, lastVal: Record<string, unknown
     }
     lines.push("");
     if (m.latencyMs) {
-      lines.push("Latency per image: " + Object.entries(m.latencyMs).map(([b, l]) => `${b} ${l.mean.toFixed(0)} ms${l.size ? ` (${l.size})` : ""}`).join(", "), "");
+      lines.push(
+        "Latency per image (wall, mean; CPU time of the same runs in brackets, the steadier figure on a shared machine): " +
+          Object.entries(m.latencyMs as Record<string, {mean: number; cpuMean?: number; size?: string}>)
+            .map(([b, l]) => `${b} ${l.mean.toFixed(0)} ms${l.cpuMean !== undefined ? ` [${l.cpuMean.toFixed(0)} ms CPU]` : ""}${l.size ? ` (${l.size})` : ""}`)
+            .join(", "),
+        "",
+      );
     }
   } else {
     lines.push("## Test-set metrics", "", "Not yet measured: run `npm run eval`, then `npm run export-models`.", "");
