@@ -13,6 +13,7 @@ import {chromium, type BrowserContext, type Page} from "playwright-core";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {PAGES} from "../observablehq.config.js";
 import {checkDataPage} from "./e2e-pages/data.js";
+import {checkModelsPage} from "./e2e-pages/models.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 // A private build folder (inside the repository, so Framework clears it; .cache/ is git-ignored): another build
@@ -419,6 +420,15 @@ describe("pages in headless Chromium (WebGPU on SwiftShader)", () => {
     expect(await page.locator(".observablehq--error").count()).toBe(0);
     await page.close();
   }, 900_000);
+
+  it("Models page: both shipped models run on webgpu in a worker and agree with Node", async () => {
+    // checkModelsPage navigates by itself and records its own console errors and requests.
+    const page = await context.newPage();
+    await checkModelsPage(page, origin);
+    await screenshot(page, "models-checked");
+    expect(await page.locator(".observablehq--error").count()).toBe(0);
+    await page.close();
+  }, 1_500_000);
 
   it(`works under the sub-path ${SUBPATH}/ (relative links only)`, async () => {
     const v = await open(`${SUBPATH}/`);
