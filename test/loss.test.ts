@@ -7,6 +7,7 @@ import {
   defaultGroups,
   disposeBandLoss,
   DISTANCES,
+  GROUP_WEIGHTINGS,
   LOSS_PRESETS,
   lossPreset,
   readBandLoss,
@@ -91,11 +92,36 @@ describe("loss configuration", () => {
     expect([p.levels, p.distance]).toEqual([0, "l1"]);
     expect(p.groups).toEqual({pixel: ["pixel"]});
     expect(p.weights).toEqual({pixel: 1});
-    expect(LOSS_PRESETS).toEqual(["uniform", "dtkd", "korkmaz", "pixel"]);
+    expect(LOSS_PRESETS).toEqual(["uniform", "dtkd", "low", "high", "korkmaz", "pixel"]);
     expect(() => lossPreset("korkmaz", 2)).toThrow(/one level/);
     expect(() => lossPreset("pixel", 2)).toThrow(/levels 0/);
     expect(() => lossPreset("dtkd", 5)).toThrow(/levels 1 to 4/);
     expect(() => lossPreset("nope" as "dtkd")).toThrow(/Unknown loss preset/);
+  });
+
+  it("low and high presets: documented weights, same total as dtkd, any depth", () => {
+    const lo = lossPreset("low");
+    const hi = lossPreset("high");
+    expect(lo.weights).toEqual({low: 2.0, mid: 1.0, high: 0.5});
+    expect(hi.weights).toEqual({low: 0.5, mid: 1.0, high: 2.0});
+    expect(GROUP_WEIGHTINGS.low).toEqual(lo.weights);
+    expect(GROUP_WEIGHTINGS.high).toEqual(hi.weights);
+    for (const c of [lo, hi]) {
+      expect([c.levels, c.wavelet, c.distance]).toEqual([2, "haar", "l1"]);
+      expect(c.groups).toEqual(defaultGroups(2));
+    }
+    const sum = (w: Record<string, number>) => Object.values(w).reduce((a, b) => a + b, 0);
+    expect(sum(lo.weights)).toBe(sum(lossPreset("dtkd").weights));
+    expect(sum(hi.weights)).toBe(sum(lossPreset("dtkd").weights));
+    // The emphasis is where the name says: the largest weight sits on that group.
+    const argmax = (w: Record<string, number>) => Object.entries(w).sort((a, b) => b[1] - a[1])[0][0];
+    expect([argmax(lo.weights), argmax(lossPreset("dtkd").weights), argmax(hi.weights)]).toEqual(["low", "mid", "high"]);
+    expect(lossPreset("high", 3, "db2").groups).toEqual(defaultGroups(3));
+    expect(lossPreset("low", 1).groups).toEqual(defaultGroups(1));
+    expect(() => lossPreset("low", 0)).toThrow(/levels 1 to 4/);
+    // A returned config is the caller's to edit: changing it must not change the preset table.
+    lo.weights.low = 9;
+    expect(lossPreset("low").weights.low).toBe(2.0);
   });
 
   it("validation names the problem", () => {

@@ -30,8 +30,21 @@ import {bandNames, dwt, WAVELET_NAMES, type WaveletName} from "./wavelets.js";
 
 export type Distance = "l1" | "charbonnier" | "l2";
 export const DISTANCES: readonly Distance[] = ["l1", "charbonnier", "l2"];
-export type LossPresetName = "uniform" | "dtkd" | "korkmaz" | "pixel";
-export const LOSS_PRESETS: readonly LossPresetName[] = ["uniform", "dtkd", "korkmaz", "pixel"];
+export type LossPresetName = "uniform" | "dtkd" | "low" | "high" | "korkmaz" | "pixel";
+export const LOSS_PRESETS: readonly LossPresetName[] = ["uniform", "dtkd", "low", "high", "korkmaz", "pixel"];
+
+/**
+ * Group weights of the three-group presets (default groups low/mid/high at any depth). "dtkd", "low" and "high"
+ * are permutations of the same numbers (0.5, 1, 2): the total weight (3.5) is equal, so an ablation over them
+ * changes only which frequency group is stressed, not how hard the band loss pulls overall.
+ */
+export const GROUP_WEIGHTINGS: Readonly<Record<"uniform" | "dtkd" | "low" | "high", Readonly<Record<"low" | "mid" | "high", number>>>> =
+  Object.freeze({
+    uniform: Object.freeze({low: 1, mid: 1, high: 1}),
+    dtkd: Object.freeze({low: 0.5, mid: 2.0, high: 1.0}),
+    low: Object.freeze({low: 2.0, mid: 1.0, high: 0.5}),
+    high: Object.freeze({low: 0.5, mid: 1.0, high: 2.0}),
+  });
 
 /** The band name used when `levels` is 0 (image space, no DWT). */
 export const PIXEL_BAND = "pixel";
@@ -90,13 +103,17 @@ export function defaultGroups(levels: number): Record<string, string[]> {
  * - "uniform": default groups, every weight 1, L1.
  * - "dtkd": default groups, low 0.5, mid 2.0, high 1.0, L1. Mid emphasis follows the DTKD abstract
  *   (Park and Song, Electronics 2026); the numbers are a LAB DEFAULT: the paper publishes none.
+ * - "low": default groups, low 2.0, mid 1.0, high 0.5, L1: the opposite emphasis (coarse structure first,
+ *   weight falling with frequency). LAB DEFAULT, the comparison preset of the weighting ablation.
+ * - "high": default groups, low 0.5, mid 1.0, high 2.0, L1: finest detail stressed, weight rising with
+ *   frequency. LAB DEFAULT, likewise. (dtkd, low and high share the weights' sum, see GROUP_WEIGHTINGS.)
  * - "korkmaz": one level, each band its own group, LL 0.05, LH 0.025, HL 0.025, HH 0.02, L1; default
  *   wavelet sym4 (the closest here). Korkmaz and Tekalp (CVPRW 2024) used a one-level *stationary*
  *   (undecimated) sym19 transform on the Y channel plus a pixel L1 with weight 1.0; this is the
  *   decimated, per-RGB-channel analogue of their wavelet term only (add the pixel term separately).
  * - "pixel": no DWT (levels 0), one group "pixel" with weight 1, L1 in image space: the no-wavelet
  *   baseline.
- * `levels` defaults to 2 for uniform and dtkd; korkmaz is defined at 1 and pixel at 0, and passing any
+ * `levels` defaults to 2 for uniform, dtkd, low and high; korkmaz is defined at 1 and pixel at 0, and passing any
  * other explicit `levels` for them throws rather than silently changing the preset.
  */
 export function lossPreset(name: LossPresetName, levels?: number, wavelet?: WaveletName): BandLossConfig {
@@ -104,13 +121,15 @@ export function lossPreset(name: LossPresetName, levels?: number, wavelet?: Wave
   let cfg: BandLossConfig;
   switch (name) {
     case "uniform":
-    case "dtkd": {
+    case "dtkd":
+    case "low":
+    case "high": {
       const lv = levels ?? 2;
       if (!Number.isInteger(lv) || lv < 1 || lv > 4) {
         throw new Error(`Loss preset "${name}" needs levels 1 to 4, got ${String(lv)}`);
       }
       const groups = defaultGroups(lv);
-      const weights = name === "uniform" ? {low: 1, mid: 1, high: 1} : {low: 0.5, mid: 2.0, high: 1.0};
+      const weights = {...GROUP_WEIGHTINGS[name]};
       cfg = {...base, wavelet: wavelet ?? "haar", levels: lv, groups, weights};
       break;
     }
