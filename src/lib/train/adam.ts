@@ -31,8 +31,13 @@ export class Adam {
     this.eps = opts.eps ?? 1e-8;
     this.clipNorm = opts.clipNorm ?? 0;
     for (const [k, p] of vars) {
-      this.m.set(k, tf.variable(tf.zerosLike(p), false));
-      this.v.set(k, tf.variable(tf.zerosLike(p), false));
+      // tf.variable copies its initial value; dispose the temporaries so construction leaks nothing.
+      const zm = tf.zerosLike(p);
+      this.m.set(k, tf.variable(zm, false));
+      zm.dispose();
+      const zv = tf.zerosLike(p);
+      this.v.set(k, tf.variable(zv, false));
+      zv.dispose();
     }
   }
 

@@ -12,7 +12,11 @@ export class Ema {
     private readonly vars: Map<string, tf.Variable>,
     readonly decay = 0.999,
   ) {
-    for (const [k, p] of vars) this.shadow.set(k, tf.variable(tf.clone(p), false));
+    for (const [k, p] of vars) {
+      const c = tf.clone(p);
+      this.shadow.set(k, tf.variable(c, false));
+      c.dispose();
+    }
   }
 
   /** Decay used after `updates` updates: min(decay, (1 + n) / (10 + n)). */

@@ -201,8 +201,9 @@ export async function trainStudent(opts: StudentTrainOptions, backendName: strin
     const bytes = encodeCheckpoint(meta, [
       ...(await variablesToTensors(vars, "params")),
       ...(await variablesToTensors(ema.shadow, "ema")),
-      ...(await variablesToTensors(adam.m, "adam.m", "bfloat16")),
-      ...(await variablesToTensors(adam.v, "adam.v", "bfloat16")),
+      // fp32 moments (unlike the teacher's bf16): 0.6 MB more for this small model buys a bit-exact resume.
+      ...(await variablesToTensors(adam.m, "adam.m")),
+      ...(await variablesToTensors(adam.v, "adam.v")),
     ]);
     writeFileAtomic(opts.ckptPath, bytes);
     log.write({kind: "checkpoint", step: meta.step, reason, bytes: bytes.length, path: opts.ckptPath});
