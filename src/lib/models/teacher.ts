@@ -285,7 +285,7 @@ export class Teacher {
   sample(lr: tf.Tensor4D, rng: NormalSource, opts: {mode?: SamplerMode; trajectory?: boolean} = {}): SampleResult {
     const r = this.config.scale;
     const {y, features} = this.predictor(lr);
-    const cond = tf.sub(y, this.baseUpsample(lr)) as tf.Tensor4D;
+    const cond = tf.tidy(() => tf.sub(y, this.baseUpsample(lr))) as tf.Tensor4D;
     const n = lr.shape[0];
     const res = sample(
       this.schedule,

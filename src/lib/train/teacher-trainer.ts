@@ -280,8 +280,9 @@ export async function trainTeacher(opts: TeacherTrainOptions, backendName: strin
     const tensors = [
       ...(await variablesToTensors(vars, "params")),
       ...(await variablesToTensors(ema.shadow, "ema")),
-      ...(await variablesToTensors(adam.m, "adam.m", "bfloat16")),
-      ...(await variablesToTensors(adam.v, "adam.v", "bfloat16")),
+      // fp32 moments make resume exact (bf16 ones differed by ~1e-4 after a resume); older bf16 files still load.
+      ...(await variablesToTensors(adam.m, "adam.m")),
+      ...(await variablesToTensors(adam.v, "adam.v")),
     ];
     const bytes = encodeCheckpoint(meta, tensors);
     writeFileAtomic(opts.ckptPath, bytes);
