@@ -14,6 +14,7 @@ import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {PAGES} from "../observablehq.config.js";
 import {checkDataPage} from "./e2e-pages/data.js";
 import {checkModelsPage} from "./e2e-pages/models.js";
+import type {PageCheck} from "./e2e-pages/support.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 // A private build folder (inside the repository, so Framework clears it; .cache/ is git-ignored): another build
@@ -22,6 +23,13 @@ const DIST = join(ROOT, ".cache", `e2e-site-${process.pid}`);
 const SHOTS = join(ROOT, "test-output", "screenshots");
 const SUBPATH = "/dtkd-lab";
 const CHROMIUM = "/usr/bin/chromium";
+// Page checks register themselves: every test/e2e-pages/*.page-check.ts exports `check: PageCheck`.
+const PAGE_CHECKS: PageCheck[] = await Promise.all(
+  readdirSync(join(ROOT, "test", "e2e-pages"))
+    .filter((f) => f.endsWith(".page-check.ts"))
+    .sort()
+    .map(async (f) => ((await import(`./e2e-pages/${f}`)) as {check: PageCheck}).check)
+);
 // NOTES section 2: these flags give a real WebGPU adapter (SwiftShader) on a machine without a GPU.
 // The fresh --user-data-dir is passed by launchPersistentContext.
 const CHROMIUM_FLAGS = [
@@ -429,6 +437,15 @@ describe("pages in headless Chromium (WebGPU on SwiftShader)", () => {
     expect(await page.locator(".observablehq--error").count()).toBe(0);
     await page.close();
   }, 1_500_000);
+
+  for (const c of PAGE_CHECKS) {
+    it(c.title, async () => {
+      const page = await context.newPage();
+      await c.run(page, origin, (name) => screenshot(page, name));
+      expect(await page.locator(".observablehq--error").count()).toBe(0);
+      await page.close();
+    }, c.timeoutMs);
+  }
 
   it(`works under the sub-path ${SUBPATH}/ (relative links only)`, async () => {
     const v = await open(`${SUBPATH}/`);
