@@ -9,7 +9,16 @@
  *   --seeds 1,2,3         seeds of the teacher's samplers (default 1,2,3)
  *   --crop N              centre crop of the ground truth in pixels (default 256; 0 = whole images)
  *   --backend wasm|cpu    backend of the evaluation (default wasm)
- *   --models LIST         any of bicubic,student,teacher,teacher-ddim,rrdn (default: all)
+ *   --models LIST         any of bicubic,student,teacher,teacher-ddim,rrdn,distilled,standalone (default: all;
+ *                         distilled and standalone only where finished runs exist)
+ *   --from-ablations PATH where distilled (cell dtkd-default) and standalone (cell recon-only) find their
+ *                         training runs: every run of the cell whose artefact exists (default
+ *                         data/results/ablations.json); each becomes one seeded entry, seedKind "training"
+ *   --runs KEY=P1,P2,...  the artefacts of KEY (distilled or standalone) named by hand instead (repeatable;
+ *                         seeds are read from each artefact's header)
+ *   --merge               keep the other entries of the --json file and replace or add only the evaluated
+ *                         models; refused when the file's protocol (backend, images, crops, preset,
+ *                         degradation seeds, border crop, FWD and band settings) differs from this run's
  *   --latency LIST        backends to time the models on: wasm,cpu (default) or none
  *   --preset NAME         degradation preset (default mild, the models' training degradation)
  *   --degrade-seed S      base seed of the per-image degradation seeds (default 1)
@@ -19,25 +28,31 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {execSync} from "node:child_process";
-import {mkdirSync, readdirSync, readFileSync, writeFileSync} from "node:fs";
+import {createHash} from "node:crypto";
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
 import {basename, dirname, join, resolve} from "node:path";
 import {chooseBackend, describeBackend} from "../src/lib/backend.js";
 import {loadSplit} from "../src/lib/dataset.js";
 import {PRESETS, type Preset} from "../src/lib/degrade.js";
-import {EVAL_DEFAULTS, evaluate, prepareEvalImages, runWeight, type EvalImage} from "../src/lib/eval/evaluate.js";
+import {EVAL_DEFAULTS, evaluate, modelSeedList, prepareEvalImages, runWeight, type EvalImage} from "../src/lib/eval/evaluate.js";
 import {LATENCY_DEFAULTS, timeModel, type LatencyBackend, type LatencyRecord} from "../src/lib/eval/latency.js";
 import {bicubicModel, rrdnModel, studentModel, teacherModel, type SrModel} from "../src/lib/eval/models.js";
-import {buildEvalJson, formatEvalTables, stringifyEvalJson} from "../src/lib/eval/report.js";
+import {buildEvalJson, buildEvalProtocol, formatEvalTables, mergeEvalJson, protocolMismatches, stringifyEvalJson, type EvalJson} from "../src/lib/eval/report.js";
+import {ABLATION_KEYS, artefactRunInfo, RUNS_KEYS, runsFromAblations, trainingRunsModel, type AblationsLike, type RunRef, type RunsKey, type RunsSource} from "../src/lib/eval/runs.js";
 import {loadRrdnFromPackage} from "../src/lib/eval/rrdn-files.js";
 import {decodeImage, encodePng, toRgb} from "../src/lib/image-io.js";
 import {loadShippedStudent, loadShippedTeacher, SHIPPED_MODELS} from "../src/lib/models/shipped.js";
 import type {ImageF32} from "../src/lib/resize.js";
 import {formatDuration, ProgressBar} from "../src/lib/train/progress.js";
 
-const MODEL_NAMES = ["bicubic", "student", "teacher", "teacher-ddim", "rrdn"] as const;
+const MODEL_NAMES = ["bicubic", "student", "teacher", "teacher-ddim", "rrdn", ...RUNS_KEYS] as const;
 type ModelName = (typeof MODEL_NAMES)[number];
-const KNOWN = new Set(["images", "json", "out", "seeds", "crop", "backend", "models", "latency", "preset", "degrade-seed", "limit", "student", "teacher"]);
+const KNOWN = new Set(["images", "json", "out", "seeds", "crop", "backend", "models", "latency", "preset", "degrade-seed", "limit", "student", "teacher", "from-ablations", "runs", "merge"]);
+/** Options without a value. */
+const SWITCHES = new Set(["merge"]);
+/** Options that may be given more than once (values joined with ";"). */
+const REPEATABLE = new Set(["runs"]);
 
 function parseArgs(argv: string[]): Map<string, string> {
   const flags = new Map<string, string>();
@@ -45,13 +60,71 @@ function parseArgs(argv: string[]): Map<string, string> {
     const a = argv[i];
     if (!a.startsWith("--")) throw new Error(`unexpected argument "${a}"`);
     const eq = a.indexOf("=");
-    const [k, v] = eq > 0 ? [a.slice(2, eq), a.slice(eq + 1)] : [a.slice(2), argv[++i]];
-    if (!KNOWN.has(k)) throw new Error(`unknown option --${k} (see scripts/eval.ts)`);
-    if (v === undefined || v.startsWith("--")) throw new Error(`--${k} needs a value`);
-    flags.set(k, v);
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (!KNOWN.has(name)) throw new Error(`unknown option --${name} (see scripts/eval.ts)`);
+    if (SWITCHES.has(name)) {
+      if (eq > 0) throw new Error(`--${name} takes no value`);
+      flags.set(name, "true");
+      continue;
+    }
+    const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (v === undefined || v.startsWith("--")) throw new Error(`--${name} needs a value`);
+    flags.set(name, REPEATABLE.has(name) && flags.has(name) ? `${flags.get(name)};${v}` : v);
   }
   return flags;
 }
+
+/** Training runs of one runs-key and where they were found. */
+interface RunsPlan {
+  refs: RunRef[];
+  cell: string | null;
+  ablations: string | null;
+}
+
+/** --runs KEY=P1,P2 (by hand) or the cells of --from-ablations; keys without a finished run are absent. */
+function planRuns(flags: Map<string, string>, wanted: readonly RunsKey[]): Map<RunsKey, RunsPlan> {
+  const plans = new Map<RunsKey, RunsPlan>();
+  for (const item of (flags.get("runs") ?? "").split(";").filter(Boolean)) {
+    const eq = item.indexOf("=");
+    const key = item.slice(0, eq) as RunsKey;
+    if (eq < 0 || !RUNS_KEYS.includes(key)) throw new Error(`--runs needs KEY=PATH1,PATH2 with KEY one of ${RUNS_KEYS.join(", ")}, got "${item}"`);
+    const paths = item.slice(eq + 1).split(",").map((x) => x.trim()).filter(Boolean);
+    for (const p of paths) if (!existsSync(p)) throw new Error(`--runs ${key}: ${p} not found`);
+    // Seeds come from the artefacts' headers (checked again when the model is built).
+    const refs = paths.map((path) => ({seed: readRunSeed(path), path, steps: null}));
+    plans.set(key, {refs, cell: null, ablations: null});
+  }
+  const ablations = flags.get("from-ablations") ?? "data/results/ablations.json";
+  const fromFile = wanted.filter((k) => !plans.has(k));
+  if (fromFile.length === 0) return plans;
+  if (!existsSync(ablations)) {
+    console.error(`${ablations} not found: no ${fromFile.join(", ")} runs`);
+    return plans;
+  }
+  const a = JSON.parse(readFileSync(ablations, "utf8")) as AblationsLike;
+  for (const key of fromFile) {
+    const cell = ABLATION_KEYS[key];
+    const {runs, missing} = runsFromAblations(a, cell, existsSync);
+    for (const m of missing) console.error(`${key}: skipped ${m}`);
+    console.error(`${key}: ${runs.length} finished run(s) of cell ${cell} with an artefact (seeds ${runs.map((r) => r.seed).join(",") || "none"})`);
+    if (runs.length) plans.set(key, {refs: runs, cell, ablations});
+  }
+  return plans;
+}
+
+function readRunSeed(path: string): number {
+  return artefactSeed(new Uint8Array(readFileSync(path)), path);
+}
+
+function artefactSeed(bytes: Uint8Array, path: string): number {
+  try {
+    return artefactRunInfo(bytes).seed;
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 function intFlag(flags: Map<string, string>, key: string, def: number): number {
   const v = flags.get(key);
@@ -101,10 +174,23 @@ async function loadImages(dir: string | undefined): Promise<{source: string; ima
   return {source: `${dir} (${files.length} files, as decoded, alpha over white)`, images};
 }
 
-/** Builds the requested models on the current backend. */
-async function buildModels(names: readonly ModelName[], paths: {student: string; teacher: string}): Promise<SrModel[]> {
+/** Builds the requested models on the current backend (`sources`: filled for the models made of training runs). */
+async function buildModels(
+  names: readonly ModelName[],
+  paths: {student: string; teacher: string},
+  runs: ReadonlyMap<RunsKey, RunsPlan> = new Map(),
+  sources: Record<string, RunsSource> = {},
+): Promise<SrModel[]> {
   const models: SrModel[] = [];
   for (const n of names) {
+    if ((RUNS_KEYS as readonly string[]).includes(n)) {
+      const plan = runs.get(n as RunsKey);
+      if (!plan) throw new Error(`${n}: no finished training runs (see --from-ablations / --runs)`);
+      const bytes = new Map(plan.refs.map((r) => [r.path, new Uint8Array(readFileSync(r.path))]));
+      const built = trainingRunsModel(n as RunsKey, plan.refs, bytes, {cell: plan.cell, ablations: plan.ablations, sha256});
+      models.push(built.model);
+      sources[n] = built.source;
+    }
     if (n === "bicubic") models.push(bicubicModel());
     if (n === "student") models.push(studentModel(loadShippedStudent(readFileSync(paths.student)).student));
     if (n === "teacher" || n === "teacher-ddim") {
@@ -137,7 +223,12 @@ async function main(): Promise<void> {
   const crop = intFlag(flags, "crop", EVAL_DEFAULTS.crop);
   const backend = (flags.get("backend") ?? "wasm") as LatencyBackend;
   if (backend !== "wasm" && backend !== "cpu") throw new Error("--backend must be wasm or cpu");
-  const modelNames = listFlag(flags, "models", MODEL_NAMES, MODEL_NAMES);
+  const requested = flags.has("models");
+  let modelNames = listFlag(flags, "models", MODEL_NAMES, MODEL_NAMES);
+  const runsPlans = planRuns(flags, RUNS_KEYS.filter((k) => modelNames.includes(k)));
+  // By default distilled/standalone join only when their runs exist; named explicitly, a missing one is an error.
+  if (!requested) modelNames = modelNames.filter((n) => !(RUNS_KEYS as readonly string[]).includes(n) || runsPlans.has(n as RunsKey));
+  const merge = flags.get("merge") === "true";
   const latencyBackends = flags.get("latency") === "none" ? [] : listFlag<LatencyBackend>(flags, "latency", ["wasm", "cpu"], ["wasm", "cpu"]);
   const preset = (flags.get("preset") ?? EVAL_DEFAULTS.preset) as Preset;
   if (!PRESETS.includes(preset)) throw new Error(`--preset must be one of ${PRESETS.join(", ")}`);
@@ -158,17 +249,32 @@ async function main(): Promise<void> {
   const px = images.reduce((a, im) => a + im.gt.width * im.gt.height, 0);
   console.error(`${images.length} images (${(px / 1e6).toFixed(2)} MP of ground truth), crop ${crop || "none"}, preset ${preset}, degradation seed ${degradeSeed}`);
 
-  const models = await buildModels(modelNames, paths);
+  // --merge: read the file and refuse a protocol mismatch before any model runs.
+  let base: EvalJson | null = null;
+  if (merge) {
+    if (!existsSync(jsonPath)) throw new Error(`--merge: ${jsonPath} does not exist (run without --merge first)`);
+    base = JSON.parse(readFileSync(jsonPath, "utf8")) as EvalJson;
+    const probe = {backend: tf.getBackend(), protocol: buildEvalProtocol({images, imageSource: loaded.source, crop, metricCrop: EVAL_DEFAULTS.metricCrop, preset, degradeSeed, seeds, latencyPlans: {}}, NaN)};
+    const bad = protocolMismatches(base, probe);
+    if (bad.length) throw new Error(`--merge refused: ${jsonPath} was made with another protocol (${bad.join(", ")} differ); run the full evaluation instead`);
+  }
+
+  const runSources: Record<string, RunsSource> = {};
+  const models = await buildModels(modelNames, paths, runsPlans, runSources);
   // Progress: estimated work units of every run (evaluate.runWeight), plus the latency runs (cpu ~45x wasm).
-  const evalUnits = models.reduce((a, m) => a + (m.seeded ? seeds.length : 1) * images.reduce((s, im) => s + runWeight(m, im), 0), 0);
+  const evalUnits = models.reduce((a, m) => a + (modelSeedList(m, seeds)?.length ?? 1) * images.reduce((s, im) => s + runWeight(m, im), 0), 0);
   const latUnit = (m: SrModel, b: LatencyBackend) => {
     const p = LATENCY_DEFAULTS[b];
     const side = p.lrSize * 4;
     const fl = m.flopsPerOutputPixel(p.lrSize, p.lrSize) ?? 0;
     return side * side * (3 + fl / 1e4) * (b === "cpu" ? 45 : 1);
   };
-  const latModels = models.filter((m) => m.key !== "teacher-base-ddim");
-  const latUnits = latencyBackends.reduce((a, b) => a + latModels.reduce((s, m) => s + latUnit(m, b), 0), 0);
+  // Not timed: the ddim sampler (the same network evaluations as the stochastic one) and models made of training
+  // runs (the student's architecture: its latency is student-tiny's; see `source.latency` in eval.json).
+  const timed = (n: ModelName) => n !== "teacher-ddim" && !(RUNS_KEYS as readonly string[]).includes(n);
+  const latModels = models.filter((m) => m.key !== "teacher-base-ddim" && !(RUNS_KEYS as readonly string[]).includes(m.key));
+  const latencyNeeded = latModels.length > 0 ? latencyBackends : [];
+  const latUnits = latencyNeeded.reduce((a, b) => a + latModels.reduce((s, m) => s + latUnit(m, b), 0), 0);
   const total = evalUnits + latUnits;
   let done = 0;
   const bar = new ProgressBar(process.stderr);
@@ -198,14 +304,14 @@ async function main(): Promise<void> {
 
   // Latency: fresh models on each backend (tensors made on one backend must not be used on another).
   const latency: Record<string, Partial<Record<LatencyBackend, LatencyRecord>>> = {};
-  for (const b of latencyBackends) {
+  for (const b of latencyNeeded) {
     try {
       await switchBackend(b);
     } catch (e) {
       console.error(`\nlatency on ${b} skipped: ${(e as Error).message}`);
       continue;
     }
-    const fresh = await buildModels(modelNames.filter((n) => n !== "teacher-ddim"), paths);
+    const fresh = await buildModels(modelNames.filter(timed), paths);
     for (const m of fresh) {
       const unit = latUnit(m, b) / (LATENCY_DEFAULTS[b].warmup + LATENCY_DEFAULTS[b].runs);
       (latency[m.key] ??= {})[b] = await timeModel(m, LATENCY_DEFAULTS[b], () => tick(unit, `latency ${b} ${m.key}`));
@@ -229,7 +335,8 @@ async function main(): Promise<void> {
     seeds,
     flops: Object.fromEntries(models.map((m) => [m.key, m.flopsPerOutputPixel(64, 64)])),
     latency,
-    latencyPlans: Object.fromEntries(latencyBackends.map((b) => [b, LATENCY_DEFAULTS[b]])),
+    latencyPlans: Object.fromEntries(latencyNeeded.map((b) => [b, LATENCY_DEFAULTS[b]])),
+    sources: runSources,
     meta: {
       commit: git("git rev-parse --short HEAD") ?? "unknown",
       workingTreeDirty: (git("git status --porcelain --untracked-files=no") ?? "") !== "",
@@ -239,11 +346,12 @@ async function main(): Promise<void> {
       runtime,
     },
   });
+  const written = base ? mergeEvalJson(base, json, models.map((m) => m.key)) : json;
   mkdirSync(dirname(resolve(jsonPath)), {recursive: true});
-  writeFileSync(jsonPath, stringifyEvalJson(json));
-  console.log("\n" + formatEvalTables(json));
+  writeFileSync(jsonPath, stringifyEvalJson(written));
+  console.log("\n" + formatEvalTables(written));
   console.log(
-    `\nwrote ${jsonPath}${outDir ? ` and images under ${outDir}/` : ""}; ${formatDuration(runtime.wallSeconds)} wall, ` +
+    `\n${base ? `merged ${models.map((m) => m.key).join(", ")} into` : "wrote"} ${jsonPath}${outDir ? ` and images under ${outDir}/` : ""}; ${formatDuration(runtime.wallSeconds)} wall, ` +
       `${runtime.cpuSeconds.toFixed(0)} s CPU (1-minute load average ${load0.toFixed(1)} at start)`,
   );
 }

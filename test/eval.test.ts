@@ -1,12 +1,19 @@
-// The evaluation (src/lib/eval/): band statistics on known signals, the RRDN reference, and an end-to-end run of
-// evaluate() + buildEvalJson() on two tiny crops of the committed test set. FWD has its own file (fwd.test.ts).
+// The evaluation (src/lib/eval/): band statistics on known signals, the RRDN reference, an end-to-end run of
+// evaluate() + buildEvalJson() on two tiny crops of the committed test set, and models made of training runs
+// merged into an existing file. FWD has its own file (fwd.test.ts).
 import * as tf from "@tensorflow/tfjs";
-import {readFileSync} from "node:fs";
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from "node:fs";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {BandStatsAccumulator} from "../src/lib/eval/band-stats.js";
 import {evaluate, prepareEvalImages, type EvalImage} from "../src/lib/eval/evaluate.js";
 import {bicubicModel, rrdnModel, studentModel, teacherModel} from "../src/lib/eval/models.js";
-import {buildEvalJson, formatEvalTables, stringifyEvalJson} from "../src/lib/eval/report.js";
+import {buildEvalJson, formatEvalTables, mergeEvalJson, stringifyEvalJson, type EvalJsonInput} from "../src/lib/eval/report.js";
+import {runsFromAblations, trainingRunsModel} from "../src/lib/eval/runs.js";
+import {bestDetailRegion, spreadByDetail} from "../src/lib/eval/crops.js";
+import {decodeCheckpoint, encodeCheckpoint} from "../src/lib/checkpoint.js";
+import {studentFromCheckpoint} from "../src/lib/models/student.js";
 import {loadRrdnFromPackage} from "../src/lib/eval/rrdn-files.js";
 import type {Rrdn} from "../src/lib/eval/rrdn.js";
 import {loadSplit} from "../src/lib/dataset.js";
@@ -77,6 +84,26 @@ describe("band statistics", () => {
       expect(r.energyRatio[b]).toBeCloseTo(4, 4);
       expect(r.correlation[b]).toBeCloseTo(1, 6);
     }
+  });
+});
+
+describe("report crop rules (crops.ts)", () => {
+  it("finds the textured window on the 4-px grid, and spreads the image pick over the detail ranking", async () => {
+    // Flat grey with a 64x64 checkerboard (period 2: all level-1 detail) at (100, 40) and a weaker one at (8, 8).
+    const img = grey(256, (r, c) => {
+      if (r >= 40 && r < 104 && c >= 100 && c < 164) return 0.5 + 0.2 * ((r + c) % 2);
+      if (r >= 8 && r < 72 && c >= 8 && c < 72) return 0.5 + 0.05 * ((r + c) % 2);
+      return 0.5;
+    });
+    expect(await bestDetailRegion(img)).toMatchObject({x: 100, y: 40, size: 64});
+    const flat = grey(256, () => 0.5);
+    // Ties (a flat image) go to the first window in raster order, inside the margin.
+    expect(await bestDetailRegion(flat)).toMatchObject({x: 4, y: 4});
+    const picks = await spreadByDetail(
+      [0, 1, 2, 3, 4].map((k) => ({id: `i${k}`, gt: grey(64, (r, c) => 0.5 + 0.04 * k * ((r + c) % 2))})),
+      3,
+    );
+    expect(picks.map((p) => p.id)).toEqual(["i4", "i2", "i0"]);
   });
 });
 
@@ -187,6 +214,8 @@ describe("evaluate() end to end", () => {
     expect(json.models.rrdn.params).toBe(4_176_100);
     expect(json.models.bicubic.latencyMs.wasm).toMatchObject({mean: 1, size: "64x64 LR -> 256x256"});
     expect(json.models["teacher-base"].perSeed.map((s: {seed: number}) => s.seed)).toEqual([1, 2]);
+    expect(json.models["teacher-base"].seedKind).toBe("sampler");
+    expect(json.models["student-tiny"].seedKind).toBeNull();
     // Different seeds give different samples.
     expect(outputs.get("teacher-base/1/skimage-coffee")!.data).not.toEqual(outputs.get("teacher-base/2/skimage-coffee")!.data);
     expect(formatEvalTables(json)).toContain("teacher-base");
@@ -209,5 +238,130 @@ describe("evaluate() end to end", () => {
     expect(json.models.bicubic.metrics.haarpsi.mean).toBeCloseTo(direct.haarpsi, 5);
     // The ground truth against itself: FWD reference samples are the 40x40 border-cropped images' 32x32 patches.
     expect(json.gt.fwdSamples).toBe(2);
+  }, SLOW_MS);
+});
+
+describe("models made of training runs (distilled, standalone) and merging into an existing eval.json", () => {
+  let images: EvalImage[];
+  let dir: string;
+  const SEEDS = [1, 2, 3];
+  const shipped = new Uint8Array(readFileSync("data/models/student-tiny.ckpt"));
+  const pathOf = (seed: number) => join(dir, `dtkd-default-s${seed}.ckpt`);
+
+  /** The JSON of one evaluation on `imgs` (latency and meta are fixed: they are not what is tested here). */
+  const jsonOf = (evaluation: Awaited<ReturnType<typeof evaluate>>, imgs: EvalImage[], extra: Partial<EvalJsonInput> = {}) =>
+    buildEvalJson({
+      evaluation,
+      images: imgs,
+      imageSource: "data/test",
+      crop: 48,
+      metricCrop: 4,
+      preset: "mild",
+      degradeSeed: 1,
+      seeds: [1, 2, 3],
+      flops: {},
+      latency: {},
+      latencyPlans: {},
+      meta: {commit: "abc1234", workingTreeDirty: false, createdAt: "2026-11-27T00:00:00.000Z", machine: "test", backend: "wasm", runtime: {wallSeconds: 1, cpuSeconds: 1, loadAverage1mAtStart: 1}},
+      ...extra,
+    });
+
+  beforeAll(() => {
+    images = prepareEvalImages(testImages, {crop: 48, preset: "mild", degradeSeed: 1});
+    // Three stand-ins for the grid's artefacts: the shipped student with every weight scaled by 1 + 0.02 (seed - 2),
+    // in the distilled artefact's format (a `distill` record with the training seed), so each run differs.
+    dir = mkdtempSync(join(tmpdir(), "eval-runs-"));
+    const ck = decodeCheckpoint<Record<string, unknown>>(shipped);
+    for (const seed of SEEDS) {
+      const f = 1 + 0.02 * (seed - 2);
+      const tensors = [...ck.tensors].map(([name, t]) => ({name, shape: t.shape, data: t.data.map((x) => x * f)}));
+      const meta = {...ck.meta, distill: {steps: 5, loss: "test", from: {sha256: "s"}, config: {seed}}};
+      writeFileSync(pathOf(seed), encodeCheckpoint(meta, tensors));
+    }
+  });
+  afterAll(() => rmSync(dir, {recursive: true, force: true}));
+
+  it("finds a cell's runs with artefacts; the entry's mean/std over runs equal the per-run numbers computed directly; merge keeps the rest and refuses another protocol", async () => {
+    // ablations.json-like records: seed 4's artefact is missing, another cell is ignored.
+    const ablations = {
+      runs: [
+        ...SEEDS.map((seed) => ({cell: "dtkd-default", seed, steps: 5, outPath: pathOf(seed)})),
+        {cell: "dtkd-default", seed: 4, steps: 5, outPath: join(dir, "gone.ckpt")},
+        {cell: "recon-only", seed: 1, steps: 5, outPath: pathOf(1)},
+      ],
+    };
+    const {runs, missing} = runsFromAblations(ablations, "dtkd-default", existsSync);
+    expect(runs.map((r) => r.seed)).toEqual(SEEDS);
+    expect(missing).toHaveLength(1);
+    const bytes = new Map(runs.map((r) => [r.path, new Uint8Array(readFileSync(r.path))]));
+    // A record whose seed disagrees with its artefact is refused.
+    expect(() => trainingRunsModel("distilled", [{...runs[0], seed: 7}], bytes, {cell: "dtkd-default", ablations: null, sha256: () => "h"})).toThrow(/seed 1/);
+    const {model, source} = trainingRunsModel("distilled", runs, bytes, {cell: "dtkd-default", ablations: "a.json", sha256: () => "h"});
+    // The sampler seeds given to evaluate() do not apply to a model with its own (training) seeds.
+    const evaluation = await evaluate(images, [model], {seeds: [9], metricCrop: 4});
+    model.dispose();
+    const fresh = jsonOf(evaluation, images, {sources: {distilled: source}});
+    const entry = fresh.models.distilled;
+    expect(entry.seeds).toEqual(SEEDS);
+    expect(entry.seedKind).toBe("training");
+    expect(entry.source?.runs.map((r) => [r.seed, r.path])).toEqual(SEEDS.map((s) => [s, pathOf(s)]));
+    expect(entry.params).toBe(78_616);
+
+    // Directly, per run: the artefact's student, clipped, metrics.ts with border crop 4, mean over the two images;
+    // FWD from a deterministic evaluation of that artefact alone.
+    const direct: {psnrY: number; ssimY: number; haarpsi: number; fwd: number}[] = [];
+    for (const seed of SEEDS) {
+      const {student} = studentFromCheckpoint(readFileSync(pathOf(seed)), "ema");
+      const d = {psnrY: 0, ssimY: 0, haarpsi: 0, fwd: 0};
+      for (const im of images) {
+        const x = tf.tensor4d(im.lr.data, [1, 12, 12, 3]);
+        const y = tf.tidy(() => tf.clipByValue(student.apply(x), 0, 1)) as tf.Tensor4D;
+        const g = tf.tensor4d(im.gt.data, [1, 48, 48, 3]);
+        const ms = [psnrY(y, g, {crop: 4}), ssimY(y, g, {crop: 4}), haarpsi(y, g, {crop: 4})];
+        const [p, s, h] = await Promise.all(ms.map(async (t) => (await t.data())[0]));
+        d.psnrY += p / images.length;
+        d.ssimY += s / images.length;
+        d.haarpsi += h / images.length;
+        tf.dispose([x, y, g, ...ms]);
+      }
+      const single = studentModel(student);
+      d.fwd = (await evaluate(images, [single], {seeds: [1], metricCrop: 4})).models["student-tiny"].metrics.fwd.mean;
+      single.dispose();
+      direct.push(d);
+    }
+    expect(direct[0].psnrY).not.toBeCloseTo(direct[2].psnrY, 3);
+    for (const k of ["psnrY", "ssimY", "haarpsi", "fwd"] as const) {
+      const xs = direct.map((d) => d[k]);
+      const mean = xs.reduce((a, b) => a + b, 0) / 3;
+      const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / 2);
+      const digits = k === "fwd" ? 3 : k === "psnrY" ? 4 : 5;
+      expect(entry.metrics[k].mean).toBeCloseTo(mean, digits);
+      expect(entry.metrics[k].std!).toBeCloseTo(std, digits);
+      entry.perSeed.forEach((s, i) => expect(s[k]).toBeCloseTo(xs[i], digits));
+    }
+    expect(entry.perSeed.map((s) => s.seed)).toEqual(SEEDS);
+
+    // Merge: a file with bicubic only (written before seedKind existed) gets "distilled" added, bicubic untouched.
+    const baseJson = jsonOf(await evaluate(images, [bicubicModel()], {seeds: [1, 2, 3], metricCrop: 4}), images);
+    const old = JSON.parse(stringifyEvalJson(baseJson));
+    delete old.models.bicubic.seedKind;
+    const merged = mergeEvalJson(old, fresh, ["distilled"]);
+    expect(Object.keys(merged.models)).toEqual(["bicubic", "distilled"]);
+    expect(merged.models.bicubic.metrics).toEqual(old.models.bicubic.metrics);
+    expect(merged.models.bicubic.seedKind).toBeNull();
+    expect(merged.models.distilled.metrics).toEqual(entry.metrics);
+    expect(merged.merges?.map((m) => m.keys)).toEqual([["distilled"]]);
+    // Merging again replaces the entry in place and records a second merge.
+    const again = mergeEvalJson(merged, fresh, ["distilled"]);
+    expect(Object.keys(again.models)).toEqual(["bicubic", "distilled"]);
+    expect(again.merges).toHaveLength(2);
+
+    // Another degradation seed, crop or backend: refused.
+    const otherImages = prepareEvalImages(testImages, {crop: 48, preset: "mild", degradeSeed: 2});
+    expect(() => mergeEvalJson(old, jsonOf(evaluation, otherImages, {degradeSeed: 2}), ["distilled"])).toThrow(/merge refused.*degradation/);
+    const cropped = prepareEvalImages(testImages, {crop: 40, preset: "mild", degradeSeed: 1});
+    expect(() => mergeEvalJson(old, jsonOf(evaluation, cropped, {crop: 40}), ["distilled"])).toThrow(/merge refused.*evalCrop/);
+    expect(() => mergeEvalJson(old, {...fresh, backend: "cpu"}, ["distilled"])).toThrow(/merge refused.*backend/);
+    expect(() => mergeEvalJson(old, fresh, ["standalone"])).toThrow(/no model "standalone"/);
   }, SLOW_MS);
 });

@@ -11,9 +11,11 @@
  * - Outputs are clipped to [0, 1]. PSNR-Y, SSIM-Y and HaarPSI (src/lib/metrics.ts) with a border crop of 4 px
  *   per image, then the mean over images; FWD (fwd.ts) on the border-cropped images, one distance per set
  *   against the ground-truth set; band statistics (band-stats.ts) pooled over the set.
- * - Seeded models (the teacher's samplers) run once per seed: every number is first computed per seed, then
- *   reported as mean and sample standard deviation (n - 1) over seeds; per-image numbers are means over seeds.
- *   Deterministic models run once and report std null.
+ * - Seeded models run once per seed: every number is first computed per seed, then reported as mean and sample
+ *   standard deviation (n - 1) over seeds; per-image numbers are means over seeds. Two kinds of seed: the teacher's
+ *   samplers draw their noise from the seed ("sampler", the options' seeds); a model made of several training runs
+ *   (runs.ts: the distilled and standalone students, one artefact per training seed) runs the artefact of each
+ *   seed ("training", the model's own seeds). Deterministic models run once and report std null.
  */
 import {degrade, type Preset} from "../degrade.js";
 import {haarpsi, psnrY, ssimY} from "../metrics.js";
@@ -98,11 +100,16 @@ export interface SeedResult extends ImageMetrics {
   fwd: number;
 }
 
+/** What a model's seeds are: the sampler's noise seed, or the seed of an independent training run. */
+export type SeedKind = "sampler" | "training";
+
 export interface ModelEvaluation {
   label: string;
   params: number | null;
   /** The seeds it ran with; null when deterministic. */
   seeds: number[] | null;
+  /** What those seeds are (null when deterministic). */
+  seedKind: SeedKind | null;
   metrics: {psnrY: Stat; ssimY: Stat; haarpsi: Stat; fwd: Stat};
   perSeed: SeedResult[];
   perImage: Record<string, ImageMetrics>;
@@ -121,6 +128,7 @@ export interface EvaluationResult {
 }
 
 export interface EvaluateOptions {
+  /** Seeds of the sampler-seeded models (a model with its own `seeds` uses those). */
   seeds: readonly number[];
   metricCrop: number;
   fwd?: FwdOptions;
@@ -129,6 +137,12 @@ export interface EvaluateOptions {
   onProgress?: (p: {model: string; seed: number | null; imageIndex: number; images: number; units: number}) => void;
   /** Receives every output (e.g. to write PNGs). */
   onOutput?: (o: {imageId: string; model: string; seed: number | null; image: ImageF32}) => Promise<void> | void;
+}
+
+/** The seeds a model runs with: its own (training runs), the options' (samplers), or null (deterministic). */
+export function modelSeedList(model: SrModel, seeds: readonly number[]): number[] | null {
+  if (!model.seeded) return null;
+  return [...(model.seeds ?? seeds)];
 }
 
 /** Progress weight of one run: estimated microseconds per output pixel on one wasm core, plus measuring. */
@@ -201,7 +215,8 @@ export async function evaluate(images: readonly EvalImage[], models: readonly Sr
   for (const model of models) {
     const wall0 = performance.now();
     const cpu0 = cpuSeconds();
-    const seeds: (number | null)[] = model.seeded ? [...opts.seeds] : [null];
+    const modelSeeds = modelSeedList(model, opts.seeds);
+    const seeds: (number | null)[] = modelSeeds ?? [null];
     const perSeed: SeedResult[] = [];
     const bandResults: BandComparison[] = [];
     const perImageRuns = new Map<string, ImageMetrics[]>();
@@ -242,7 +257,8 @@ export async function evaluate(images: readonly EvalImage[], models: readonly Sr
     result.models[model.key] = {
       label: model.label,
       params: model.params,
-      seeds: model.seeded ? [...opts.seeds] : null,
+      seeds: modelSeeds,
+      seedKind: modelSeeds ? (model.seedKind ?? "sampler") : null,
       metrics: {
         psnrY: meanStd(perSeed.map((s) => s.psnrY)),
         ssimY: meanStd(perSeed.map((s) => s.ssimY)),

@@ -31,6 +31,10 @@ export interface SrModel {
   params: number | null;
   /** True: run once per seed and report mean ± std over seeds. */
   seeded: boolean;
+  /** The model's own seeds (a set of training runs); absent: the evaluation's sampler seeds. */
+  seeds?: readonly number[];
+  /** What a seed selects: "sampler" noise (default for seeded models) or a "training" run. */
+  seedKind?: "sampler" | "training";
   /** How a run uses the seed (for the protocol), or null. */
   seedUse: string | null;
   /** FLOPs per output pixel for an LR input of h x w (null: not counted). */
@@ -107,6 +111,7 @@ export function teacherModel(teacher: Teacher, mode: SamplerMode, ownsTeacher = 
     label: `${SHIPPED_MODELS.teacher.label}, ${modeText}`,
     params: teacher.parameterCounts().total,
     seeded: mode !== "mean",
+    seedKind: "sampler",
     seedUse: mode === "mean" ? null : "noise from createRng(seed).fork(imageId)",
     flopsPerOutputPixel: () => teacherFlopsPerOutputPixel(teacher.config),
     upscale: async (lr, ctx) => {

@@ -4,22 +4,21 @@
  * discipline as the teacher (per-step randomness from `createRng(seed).fork("step-<n>")`, deterministic pool).
  */
 import * as tf from "@tensorflow/tfjs";
-import {assignVariables, decodeCheckpoint, encodeCheckpoint, variablesToTensors, type DecodedCheckpoint} from "../checkpoint.js";
 import {psnrY} from "../metrics.js";
 import {createStudent, paramMap, STUDENT_CONFIGS, studentFlopsPerOutputPixel, type Student, type StudentConfig} from "../models/student.js";
 export {studentFromCheckpoint} from "../models/student.js";
 import {imresize} from "../resize.js";
 import {createRng} from "../rng.js";
 import {Adam} from "./adam.js";
-import {readFileIfExists, writeFileAtomic} from "./checkpoint-file.js";
 import {Ema} from "./ema.js";
 import {JsonlLogger} from "./logger.js";
 import {learningRate, type LrSchedule} from "./lr-schedule.js";
 import {DEFAULT_PAIR_OPTIONS, fixedPairs, PairPool, type PairPoolOptions} from "./pairs.js";
-import {formatDuration, ProgressBar} from "./progress.js";
+import {ProgressBar} from "./progress.js";
 import {limitReached, progressToward, StopOnSignal, yieldToEventLoop} from "./run-control.js";
 import {loadPhotos, resolvePhotoSource} from "./teacher-trainer.js";
 import {haarDetailStats} from "./texture-stats.js";
+import {openTrainingState, recordPhotoSource, restoreTrainingState, saveTrainingState} from "./training-state.js";
 
 export interface StudentTrainOptions {
   config: keyof typeof STUDENT_CONFIGS;
@@ -87,18 +86,9 @@ export function reconstructionLoss(student: Student, lr: tf.Tensor4D, hr: tf.Ten
 
 export async function trainStudent(opts: StudentTrainOptions, backendName: string): Promise<void> {
   const log = new JsonlLogger(opts.logPath);
-  const existing = opts.resume ? readFileIfExists(opts.ckptPath) : null;
-  let meta: StudentCheckpointMeta;
-  let ck: DecodedCheckpoint<StudentCheckpointMeta> | null = null;
-  if (existing) {
-    ck = decodeCheckpoint<StudentCheckpointMeta>(existing);
-    meta = ck.meta;
-    if (meta.kind !== "student") throw new Error(`${opts.ckptPath} is a ${String(meta.kind)} checkpoint, not a student's`);
-    console.error(`resuming ${opts.ckptPath} at step ${meta.step} (${formatDuration(meta.wallSeconds)} trained so far)`);
-  } else {
-    if (opts.resume) console.error(`no checkpoint at ${opts.ckptPath}; starting fresh`);
+  const {meta, ck} = openTrainingState<StudentCheckpointMeta>({ckptPath: opts.ckptPath, resume: opts.resume, kind: "student", backend: backendName}, () => {
     const config = STUDENT_CONFIGS[opts.config];
-    meta = {
+    return {
       kind: "student",
       configName: opts.config,
       config,
@@ -115,8 +105,7 @@ export async function trainStudent(opts: StudentTrainOptions, backendName: strin
       backend: backendName,
       savedAt: "",
     };
-  }
-  meta.backend = backendName;
+  });
   const cfg = meta.config;
   const seed = meta.seed;
   const student = createStudent(cfg, seed);
@@ -124,14 +113,7 @@ export async function trainStudent(opts: StudentTrainOptions, backendName: strin
   const vars = paramMap(student);
   const adam = new Adam(vars, {beta1: meta.adam.beta1, beta2: meta.adam.beta2, eps: meta.adam.eps, clipNorm: meta.adam.clipNorm});
   const ema = new Ema(vars, meta.ema.decay);
-  if (ck) {
-    const c = ck as DecodedCheckpoint<unknown>;
-    assignVariables(vars, c, "params");
-    assignVariables(ema.shadow, c, "ema");
-    assignVariables(adam.m, c, "adam.m");
-    assignVariables(adam.v, c, "adam.v");
-    adam.t = meta.adam.t;
-  }
+  if (ck) restoreTrainingState(ck, {vars, ema, adam});
   const hr = meta.data.hrSize;
   const flops = studentFlopsPerOutputPixel(cfg, hr / cfg.scale, hr / cfg.scale);
   console.error(`student "${meta.configName}": ${student.paramCount()} parameters, ${Math.round(flops)} FLOPs per output pixel; backend ${backendName}`);
@@ -146,10 +128,7 @@ export async function trainStudent(opts: StudentTrainOptions, backendName: strin
   };
   const trainSrc = resolvePhotoSource("train");
   const photos = await loadPhotos(trainSrc);
-  const names = photos.map((p) => p.name);
-  const last = meta.data.history[meta.data.history.length - 1];
-  if (!last || last.source !== trainSrc.name || last.images.join("|") !== names.join("|"))
-    meta.data.history.push({fromStep: meta.step, source: trainSrc.name, images: names});
+  recordPhotoSource(meta, meta.step, trainSrc.name, photos.map((p) => p.name));
   const pool = new PairPool(photos, seed, poolOpts);
   {
     const t0 = Date.now();
@@ -195,20 +174,7 @@ export async function trainStudent(opts: StudentTrainOptions, backendName: strin
     return res;
   };
 
-  const save = async (reason: string) => {
-    meta.adam.t = adam.t;
-    meta.savedAt = new Date().toISOString();
-    const bytes = encodeCheckpoint(meta, [
-      ...(await variablesToTensors(vars, "params")),
-      ...(await variablesToTensors(ema.shadow, "ema")),
-      // fp32 moments (unlike the teacher's bf16): 0.6 MB more for this small model buys a bit-exact resume.
-      ...(await variablesToTensors(adam.m, "adam.m")),
-      ...(await variablesToTensors(adam.v, "adam.v")),
-    ]);
-    writeFileAtomic(opts.ckptPath, bytes);
-    log.write({kind: "checkpoint", step: meta.step, reason, bytes: bytes.length, path: opts.ckptPath});
-    console.error(`\ncheckpoint (${reason}) at step ${meta.step}: ${opts.ckptPath} (${(bytes.length / 1e6).toFixed(2)} MB)`);
-  };
+  const save = (reason: string) => saveTrainingState(opts.ckptPath, meta, {vars, ema, adam}, log, reason);
 
   const stop = new StopOnSignal();
   const limits = {steps: opts.steps, minutes: opts.minutes};

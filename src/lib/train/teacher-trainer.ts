@@ -15,7 +15,6 @@ import {toRgb} from "../image-io.js";
 import {psnrY} from "../metrics.js";
 import {imresize} from "../resize.js";
 import {createRng} from "../rng.js";
-import {assignVariables, decodeCheckpoint, encodeCheckpoint, variablesToTensors, type DecodedCheckpoint} from "../checkpoint.js";
 import {Teacher, TEACHER_CONFIGS, type TeacherConfig} from "../models/teacher.js";
 export {teacherFromCheckpoint} from "../models/teacher.js";
 import {Adam} from "./adam.js";
@@ -23,9 +22,10 @@ import {Ema} from "./ema.js";
 import {learningRate, type LrSchedule} from "./lr-schedule.js";
 import {JsonlLogger} from "./logger.js";
 import {PairPool, fixedPairs, photoFromRgb, DEFAULT_PAIR_OPTIONS, type Photo, type PairPoolOptions} from "./pairs.js";
-import {formatDuration, ProgressBar} from "./progress.js";
+import {ProgressBar} from "./progress.js";
 import {haarDetailStats} from "./texture-stats.js";
-import {readFileIfExists, writeFileAtomic} from "./checkpoint-file.js";
+import {limitReached, progressToward, StopOnSignal, yieldToEventLoop} from "./run-control.js";
+import {openTrainingState, recordPhotoSource, restoreTrainingState, saveTrainingState} from "./training-state.js";
 
 export interface TeacherTrainOptions {
   config: keyof typeof TEACHER_CONFIGS;
@@ -129,18 +129,12 @@ export interface TeacherCheckpointMeta {
 /** Runs (or resumes) teacher training until steps/minutes run out or a signal arrives. */
 export async function trainTeacher(opts: TeacherTrainOptions, backendName: string): Promise<void> {
   const log = new JsonlLogger(opts.logPath);
-  const existing = opts.resume ? readFileIfExists(opts.ckptPath) : null;
-  let meta: TeacherCheckpointMeta;
-  let ck: DecodedCheckpoint<TeacherCheckpointMeta> | null = null;
-  if (existing) {
-    ck = decodeCheckpoint<TeacherCheckpointMeta>(existing);
-    meta = ck.meta;
-    if (meta.batch !== opts.batch) console.error(`note: checkpoint was trained with batch ${meta.batch}; continuing with ${opts.batch}`);
-    console.error(`resuming ${opts.ckptPath} at step ${meta.step} (${formatDuration(meta.wallSeconds)} trained so far)`);
-  } else {
-    if (opts.resume) console.error(`no checkpoint at ${opts.ckptPath}; starting fresh`);
+  const check = (m: TeacherCheckpointMeta) => {
+    if (m.batch !== opts.batch) console.error(`note: checkpoint was trained with batch ${m.batch}; continuing with ${opts.batch}`);
+  };
+  const {meta, ck} = openTrainingState<TeacherCheckpointMeta>({ckptPath: opts.ckptPath, resume: opts.resume, kind: "teacher", backend: backendName, check}, () => {
     const config = TEACHER_CONFIGS[opts.config];
-    meta = {
+    return {
       kind: "teacher",
       configName: opts.config,
       config,
@@ -163,8 +157,7 @@ export async function trainTeacher(opts: TeacherTrainOptions, backendName: strin
       backend: backendName,
       savedAt: "",
     };
-  }
-  meta.backend = backendName;
+  });
   const cfg = meta.config;
   const seed = meta.seed;
 
@@ -173,14 +166,7 @@ export async function trainTeacher(opts: TeacherTrainOptions, backendName: strin
   const vars = teacher.params.vars;
   const adam = new Adam(vars, {beta1: meta.adam.beta1, beta2: meta.adam.beta2, eps: meta.adam.eps, clipNorm: meta.adam.clipNorm});
   const ema = new Ema(vars, meta.ema.decay);
-  if (ck) {
-    const c = ck as DecodedCheckpoint<unknown>;
-    assignVariables(vars, c, "params");
-    assignVariables(ema.shadow, c, "ema");
-    assignVariables(adam.m, c, "adam.m");
-    assignVariables(adam.v, c, "adam.v");
-    adam.t = meta.adam.t;
-  }
+  if (ck) restoreTrainingState(ck, {vars, ema, adam});
   const counts = teacher.parameterCounts();
   console.error(`teacher "${meta.configName}": ${counts.total} parameters (predictor ${counts.predictor}, denoiser ${counts.denoiser}); backend ${backendName}`);
 
@@ -197,10 +183,7 @@ export async function trainTeacher(opts: TeacherTrainOptions, backendName: strin
   let pool: PairPool;
   const buildPool = async (step: number) => {
     const photos = await loadPhotos(trainSrc);
-    const last = meta.data.history[meta.data.history.length - 1];
-    const names = photos.map((p) => p.name);
-    if (!last || last.source !== trainSrc.name || last.images.join("|") !== names.join("|"))
-      meta.data.history.push({fromStep: step, source: trainSrc.name, images: names});
+    recordPhotoSource(meta, step, trainSrc.name, photos.map((p) => p.name));
     const p = new PairPool(photos, seed, poolOpts);
     const t0 = Date.now();
     const bar = new ProgressBar(process.stderr, 15_000);
@@ -274,31 +257,10 @@ export async function trainTeacher(opts: TeacherTrainOptions, backendName: strin
   const nameOf = new Map<tf.Variable, string>();
   for (const [k, v] of vars) nameOf.set(v, k);
 
-  const save = async (reason: string) => {
-    meta.adam.t = adam.t;
-    meta.savedAt = new Date().toISOString();
-    const tensors = [
-      ...(await variablesToTensors(vars, "params")),
-      ...(await variablesToTensors(ema.shadow, "ema")),
-      // fp32 moments make resume exact (bf16 ones differed by ~1e-4 after a resume); older bf16 files still load.
-      ...(await variablesToTensors(adam.m, "adam.m")),
-      ...(await variablesToTensors(adam.v, "adam.v")),
-    ];
-    const bytes = encodeCheckpoint(meta, tensors);
-    writeFileAtomic(opts.ckptPath, bytes);
-    log.write({kind: "checkpoint", step: meta.step, reason, bytes: bytes.length, path: opts.ckptPath});
-    console.error(`\ncheckpoint (${reason}) at step ${meta.step}: ${opts.ckptPath} (${(bytes.length / 1e6).toFixed(2)} MB)`);
-  };
+  const save = (reason: string) => saveTrainingState(opts.ckptPath, meta, {vars, ema, adam}, log, reason);
 
-  let stopSignal: string | null = null;
-  const onSignal = (sig: string) => {
-    if (stopSignal) return;
-    stopSignal = sig;
-    console.error(`\n${sig}: finishing the current step, then saving a checkpoint`);
-  };
-  process.on("SIGINT", () => onSignal("SIGINT"));
-  process.on("SIGTERM", () => onSignal("SIGTERM"));
-
+  const stop = new StopOnSignal();
+  const limits = {steps: opts.steps, minutes: opts.minutes};
   const startStep = meta.step;
   const runStart = Date.now();
   const wallAtStart = meta.wallSeconds;
@@ -315,16 +277,10 @@ export async function trainTeacher(opts: TeacherTrainOptions, backendName: strin
   }
 
   const LOG_EVERY = 50;
-  while (true) {
-    const elapsedMin = (Date.now() - runStart) / 60000;
-    if (opts.steps !== undefined && meta.step >= opts.steps) break;
-    if (opts.minutes !== undefined && elapsedMin >= opts.minutes) break;
-    if (stopSignal) break;
-
-    // Yield to the event loop once per step: on wasm/cpu every await above resolves as a microtask, so without
-    // this, signal handlers (SIGINT/SIGTERM) and timers would never run while training.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (stopSignal) break;
+  while (!limitReached(limits, meta.step, (Date.now() - runStart) / 1000) && !stop.signal) {
+    // Once per step: without it, signal handlers and timers would never run while training (run-control.ts).
+    await yieldToEventLoop();
+    if (stop.signal) break;
 
     const step = meta.step;
     pool.advance(step);
@@ -394,21 +350,9 @@ export async function trainTeacher(opts: TeacherTrainOptions, backendName: strin
       acc.t0 = Date.now();
     }
     // Progress: toward --steps or --minutes, whichever is given (the nearer one).
+    const p = progressToward(limits, meta.step, startStep, runSec);
     const rate = (meta.step - startStep) / Math.max(1e-9, runSec);
-    let frac = NaN;
-    let eta = NaN;
-    if (opts.steps !== undefined) {
-      frac = meta.step / opts.steps;
-      eta = (opts.steps - meta.step) / rate;
-    }
-    if (opts.minutes !== undefined) {
-      const etaM = opts.minutes * 60 - runSec;
-      if (!Number.isFinite(eta) || etaM < eta) {
-        eta = etaM;
-        frac = runSec / (opts.minutes * 60);
-      }
-    }
-    bar.update(frac, `step ${meta.step} | L1 ${pl.toFixed(4)} diff ${dl.toFixed(3)} | ${rate.toFixed(2)} it/s`, eta);
+    bar.update(p.fraction, `step ${meta.step} | L1 ${pl.toFixed(4)} diff ${dl.toFixed(3)} | ${rate.toFixed(2)} it/s`, p.eta);
 
     if (opts.valEvery > 0 && meta.step % opts.valEvery === 0) {
       const v = await validate(meta.step);
@@ -436,8 +380,9 @@ export async function trainTeacher(opts: TeacherTrainOptions, backendName: strin
     }
   }
   bar.done();
-  await save(stopSignal ? `signal ${stopSignal}` : "end");
-  log.write({kind: "stop", step: meta.step, reason: stopSignal ?? "limit", wallSeconds: Math.round(meta.wallSeconds)});
+  await save(stop.signal ? `signal ${stop.signal}` : "end");
+  log.write({kind: "stop", step: meta.step, reason: stop.signal ?? "limit", wallSeconds: Math.round(meta.wallSeconds)});
+  stop.dispose();
   teacher.dispose();
   evalTeacher.dispose();
   adam.dispose();
