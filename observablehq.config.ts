@@ -9,7 +9,8 @@ export const PAGES = [
   {name: "Home", path: "/pages/"},
   {name: "DWT explorer", path: "/pages/wavelets"},
   {name: "Data", path: "/pages/data"},
-  {name: "Models", path: "/pages/models"}
+  {name: "Models", path: "/pages/models"},
+  {name: "Report", path: "/pages/report"}
 ];
 
 // A built-in icon: without one, browsers ask every host for /favicon.ico and log a 404.
