@@ -61,13 +61,19 @@ function writeAtomically(path, contents) {
 
 // Convention: a loader in src/data/SUB/ reads from data/SUB/ (e.g. src/data/photos/[name].png.js reads
 // data/photos/NAME.png), so a cached output is stale when anything in either folder is newer than it.
+// Loaders that read other folders name them here.
+const EXTRA_LOADER_INPUTS = {bench: ["data/results", "data/models"]};
 function dropStaleLoaderOutputs() {
   const loaderCache = join(cacheDir, "data");
   const newestIn = new Map();
   for (const f of filesUnder(loaderCache)) {
     const sub = dirname(f.slice(loaderCache.length + 1));
     if (!newestIn.has(sub)) {
-      const inputs = [...filesUnder(join(root, "data", sub)), ...filesUnder(join(root, "src", "data", sub))];
+      const inputs = [
+        ...filesUnder(join(root, "data", sub)),
+        ...filesUnder(join(root, "src", "data", sub)),
+        ...(EXTRA_LOADER_INPUTS[sub] ?? []).flatMap((d) => filesUnder(join(root, d)))
+      ];
       newestIn.set(sub, Math.max(0, ...inputs.map((i) => statSync(i).mtimeMs)));
     }
     if (statSync(f).mtimeMs < newestIn.get(sub)) {
