@@ -10,6 +10,8 @@ export const PAGES = [
   {name: "DWT explorer", path: "/pages/wavelets"},
   {name: "Data", path: "/pages/data"},
   {name: "Models", path: "/pages/models"},
+  {name: "Teacher", path: "/pages/teacher"},
+  {name: "Discrepancy", path: "/pages/discrepancy"},
   {name: "Live distillation", path: "/pages/distill"},
   {name: "Benchmark", path: "/pages/benchmark"},
   {name: "Report", path: "/pages/report"}

@@ -228,4 +228,23 @@ describe("sampler", () => {
     }
     tf.dispose([x0, res.x0, ...tr]);
   });
+
+  it("onStep is called once per step, in order, and does not change the sample", () => {
+    for (const mode of ["stochastic", "ddim", "mean"] as const) {
+      const calls: {step: number; t: number; of: number; sum: number}[] = [];
+      const withHook = sample(s, predict, y, createRng(21), {
+        mode,
+        trajectory: true,
+        onStep: ({step, t, of, xt}) => calls.push({step, t, of, sum: tf.sum(xt).dataSync()[0]}),
+      });
+      const plain = sample(s, predict, y, createRng(21), {mode, trajectory: true});
+      expect(calls.map((c) => c.step)).toEqual([1, 2, 3, 4]);
+      expect(calls.map((c) => c.t)).toEqual([4, 3, 2, 1]);
+      expect(calls.every((c) => c.of === s.T)).toBe(true);
+      // The state handed to the hook is the trajectory's state after that step.
+      calls.forEach((c, i) => expect(c.sum).toBeCloseTo(tf.sum(plain.trajectory![i + 1]).dataSync()[0], 4));
+      expect(Array.from(withHook.x0.dataSync())).toEqual(Array.from(plain.x0.dataSync()));
+      tf.dispose([withHook.x0, plain.x0, ...withHook.trajectory!, ...plain.trajectory!]);
+    }
+  });
 });

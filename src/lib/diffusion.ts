@@ -154,6 +154,23 @@ export interface SampleOptions {
   mode?: SamplerMode;
   /** Also return x_T, ..., x_0 (T + 1 tensors; the caller disposes them). */
   trajectory?: boolean;
+  /**
+   * Called once per reverse step, right after x_{t-1} has been computed (on GPU backends: queued), so callers
+   * can report progress. `step` counts the steps done (1..T), `t` is the step just taken (T..1). It must not
+   * dispose or keep `xt` past the call (clone it to keep it); it does not change the sample.
+   */
+  onStep?: (info: StepInfo) => void;
+}
+
+export interface StepInfo {
+  /** Steps done so far, 1..T. */
+  step: number;
+  /** The diffusion step just taken (T..1): x_{t-1} was made from x_t. */
+  t: number;
+  /** Total number of steps (T). */
+  of: number;
+  /** x_{t-1}, the new state (owned by the sampler). */
+  xt: tf.Tensor;
 }
 
 export interface SampleResult {
@@ -197,6 +214,7 @@ export function sample(
     xt.dispose();
     xt = next;
     if (opts.trajectory) traj.push(tf.clone(xt));
+    opts.onStep?.({step: s.T - t + 1, t, of: s.T, xt});
   }
   return opts.trajectory ? {x0: xt, trajectory: traj} : {x0: xt};
 }

@@ -10,6 +10,7 @@ import {psnrY, ssimY} from "../metrics.js";
 import {loadShippedStudent, loadShippedTeacher, type ShippedKind} from "../models/shipped.js";
 import type {Student} from "../models/student.js";
 import type {Teacher} from "../models/teacher.js";
+import type {SampleOptions} from "../diffusion.js";
 import {imresize} from "../resize.js";
 import {createRng} from "../rng.js";
 import {fingerprint} from "./data-format.js";
@@ -102,18 +103,18 @@ export class CancelledError extends Error {
   }
 }
 
-const GPU_BACKENDS = new Set(["webgpu", "webgl"]);
+export const GPU_BACKENDS: ReadonlySet<string> = new Set(["webgpu", "webgl"]);
 
-function errorText(e: unknown): string {
+export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
 /** Said while a model runs for the first time at a size: why it takes longer than the next run will. */
-function firstRunNote(backend: string, what = "first run at this size"): string {
+export function firstRunNote(backend: string, what = "first run at this size"): string {
   return ` (${what}: ${GPU_BACKENDS.has(backend) ? "compiling shaders" : "warming up"})`;
 }
 
-function clip01(img: ImageF32): ImageF32 {
+export function clip01(img: ImageF32): ImageF32 {
   const data = new Float32Array(img.data.length);
   for (let i = 0; i < data.length; i++) {
     const v = img.data[i];
@@ -122,7 +123,7 @@ function clip01(img: ImageF32): ImageF32 {
   return {...img, data};
 }
 
-function nonFinite(data: Float32Array): number {
+export function nonFinite(data: Float32Array): number {
   let n = 0;
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) n++;
   return n;
@@ -167,6 +168,28 @@ export class InferEngine {
     }
     this.backend = report;
     return {report, notes};
+  }
+
+  /** The chosen backend's name; throws before init. */
+  get backendName(): string {
+    if (!this.backend) throw new Error("InferEngine: call init first");
+    return this.backend.chosen;
+  }
+
+  /** A loaded model, for the jobs of the other pages (teacher-engine.ts, discrepancy-engine.ts). */
+  model(kind: "student"): Student;
+  model(kind: "teacher"): Teacher;
+  model(kind: ShippedKind): Student | Teacher {
+    const m = kind === "student" ? this.student : this.teacher;
+    if (!m) throw new Error(`the ${kind} is not loaded`);
+    return m;
+  }
+
+  /** True the first time `key` (model, size, sampler, backend...) is seen: its run then includes warm-up. */
+  firstRun(key: string): boolean {
+    const cold = !this.warm.has(key);
+    this.warm.add(key);
+    return cold;
   }
 
   /** Loads a shipped model from its DTKDCKPT bytes (after init: variables live on the chosen backend). */
@@ -320,29 +343,21 @@ export class InferEngine {
         const note = cold ? firstRunNote(backend, "first run at this size with this sampler") : "";
         emit({type: "progress", panel: "teacher", text: `teacher: predictor on ${backend}${note}`, step: 0, of: T});
         const t = performance.now();
-        // Teacher.sample runs its T steps in one synchronous call with no hook. Wrapping predictX0 on this
-        // instance reports each step as it starts without copying the sampler. On wasm and cpu a step's work is
-        // done when the next begins, so the count is real progress; on webgpu and webgl the calls only queue GPU
-        // work, which the read-back below waits for, and the messages say so.
-        let step = 0;
-        const predictX0 = teacher.predictX0;
-        teacher.predictX0 = (...args: Parameters<Teacher["predictX0"]>) => {
-          step++;
-          emit({
-            type: "progress",
-            panel: "teacher",
-            text: gpu ? `teacher: step ${step} of ${T} queued on ${backend}${note}` : `teacher: step ${step} of ${T} on ${backend}${note}`,
-            step: gpu ? 0 : step,
-            of: T
-          });
-          return predictX0.apply(teacher, args);
+        // The sampler's onStep hook reports each step as it is done. On wasm and cpu a step's work is finished
+        // when the hook runs, so the count is real progress; on webgpu and webgl the steps only queue GPU work,
+        // which the read-back below waits for, and the messages say so.
+        const opts: SampleOptions = {
+          mode: job.teacher.mode,
+          onStep: ({step}) =>
+            emit({
+              type: "progress",
+              panel: "teacher",
+              text: gpu ? `teacher: step ${step} of ${T} queued on ${backend}${note}` : `teacher: step ${step} of ${T} on ${backend}${note}`,
+              step: gpu ? 0 : step,
+              of: T
+            })
         };
-        let x0: tf.Tensor;
-        try {
-          x0 = teacher.sample(lrT, createRng(job.teacher.seed), {mode: job.teacher.mode}).x0;
-        } finally {
-          Reflect.deleteProperty(teacher, "predictX0");
-        }
+        const x0 = teacher.sample(lrT, createRng(job.teacher.seed), opts).x0;
         if (gpu) emit({type: "progress", panel: "teacher", text: `teacher: ${T} steps queued; waiting for ${backend} to finish them${note}`, step: 0, of: T});
         const data = (await x0.data()) as Float32Array;
         const ms = performance.now() - t;

@@ -1,4 +1,4 @@
-// Main-thread side of the models page's inference worker (infer-worker.ts). start() chooses the backend and loads
+// Main-thread side of the inference worker (infer-worker.ts) of the models, teacher and discrepancy pages. start() chooses the backend and loads
 // both models in the worker; run() sends one crop at a time. A request that arrives during a run asks the worker
 // to stop that run at its next stage boundary (its finished panels stay cached there), and only the newest
 // waiting request runs next; the others end with SupersededError. Where no module worker can start, everything
@@ -7,11 +7,13 @@
 // on the main thread would likely repeat the failure with the page frozen.
 import {InferEngine, type InferEvent, type InferJob, type InitOptions, type InitResult, type LoadResult, type RunSummary} from "./infer-engine.js";
 import type {InferReply, InferRequest} from "./infer-worker.js";
+import {runTeacherJob, type TeacherEvent, type TeacherJob, type TeacherSummary} from "./teacher-engine.js";
+import {runDiscrepancyJob, type DiscrepancyEvent, type DiscrepancyJob, type DiscrepancySummary} from "./discrepancy-engine.js";
 import type {ShippedKind} from "../models/shipped.js";
 
 export interface StartOptions extends InitOptions {
-  /** DTKDCKPT bytes of each shipped model (copied to the worker; the caller keeps its buffers). */
-  models: Record<ShippedKind, ArrayBuffer>;
+  /** DTKDCKPT bytes of the shipped models to load (copied to the worker; the caller keeps its buffers). */
+  models: Partial<Record<ShippedKind, ArrayBuffer>>;
 }
 
 export interface Ready extends InitResult {
@@ -32,13 +34,16 @@ export class SupersededError extends Error {
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  onEvent?: (e: InferEvent) => void;
+  onEvent?: (e: unknown) => void;
 }
 
+/** One job of one of the pages the worker serves. */
+type Task = {type: "run"; job: InferJob} | {type: "teacher"; job: TeacherJob} | {type: "discrepancy"; job: DiscrepancyJob};
+
 interface Job {
-  job: InferJob;
-  onEvent: (e: InferEvent) => void;
-  resolve: (r: RunSummary) => void;
+  task: Task;
+  onEvent: (e: unknown) => void;
+  resolve: (r: unknown) => void;
   reject: (e: Error) => void;
   id: number;
   cancelled: boolean;
@@ -78,6 +83,7 @@ export class InferRunner {
         const init = (await this.call({id: this.nextId++, type: "init", options})) as InitResult;
         const loads: LoadResult[] = [];
         for (const kind of KINDS) {
+          if (!opts.models[kind]) continue;
           const bytes = opts.models[kind].slice(0);
           loads.push((await this.call({id: this.nextId++, type: "load", kind, bytes}, [bytes])) as LoadResult);
         }
@@ -93,20 +99,34 @@ export class InferRunner {
     const local = new InferEngine();
     this.local = local;
     const init = await local.init(options);
-    const loads = KINDS.map((kind) => local.load(kind, opts.models[kind]));
+    const loads = KINDS.filter((kind) => opts.models[kind]).map((kind) => local.load(kind, opts.models[kind]!));
     this.started = true;
     return {...init, where: "main thread", fallbackReason: this.fallbackReason, loads};
   }
 
   /** Runs one crop; events (finished panels, progress) arrive through `onEvent` until the promise settles. */
   run(job: InferJob, onEvent: (e: InferEvent) => void): Promise<RunSummary> {
-    return new Promise<RunSummary>((resolve, reject) => {
+    return this.submit({type: "run", job}, onEvent as (e: unknown) => void) as Promise<RunSummary>;
+  }
+
+  /** The teacher page's job (teacher-engine.ts); same queueing and cancelling as run(). */
+  runTeacher(job: TeacherJob, onEvent: (e: TeacherEvent) => void): Promise<TeacherSummary> {
+    return this.submit({type: "teacher", job}, onEvent as (e: unknown) => void) as Promise<TeacherSummary>;
+  }
+
+  /** The discrepancy page's job (discrepancy-engine.ts); same queueing and cancelling as run(). */
+  runDiscrepancy(job: DiscrepancyJob, onEvent: (e: DiscrepancyEvent) => void): Promise<DiscrepancySummary> {
+    return this.submit({type: "discrepancy", job}, onEvent as (e: unknown) => void) as Promise<DiscrepancySummary>;
+  }
+
+  private submit(task: Task, onEvent: (e: unknown) => void): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
       if (!this.started) {
-        reject(new Error("InferRunner.run: start() has not finished"));
+        reject(new Error("InferRunner: start() has not finished"));
         return;
       }
       this.queued?.reject(new SupersededError());
-      this.queued = {job, onEvent, resolve, reject, id: this.nextId++, cancelled: false};
+      this.queued = {task, onEvent, resolve, reject, id: this.nextId++, cancelled: false};
       if (this.inFlight) this.cancel(this.inFlight);
       this.pump();
     });
@@ -135,12 +155,12 @@ export class InferRunner {
     const j = this.queued;
     this.queued = null;
     this.inFlight = j;
-    const onEvent = (e: InferEvent) => {
+    const onEvent = (e: unknown) => {
       if (!j.cancelled) j.onEvent(e);
     };
     const settle = (ok: boolean, value: unknown) => {
       if (this.inFlight === j) this.inFlight = null;
-      if (ok) j.resolve(value as RunSummary);
+      if (ok) j.resolve(value);
       else j.reject(j.cancelled ? new SupersededError() : (value as Error));
       this.pump();
     };
@@ -148,9 +168,25 @@ export class InferRunner {
     if (this.broken !== null) result = Promise.reject(new Error(this.broken));
     else if (this.worker) {
       // The crop is copied: the page keeps its own for display.
-      const job: InferJob = {...j.job, hr: {...j.job.hr, data: j.job.hr.data.slice()}};
-      result = this.call({id: j.id, type: "run", job}, [job.hr.data.buffer as ArrayBuffer], onEvent);
-    } else if (this.local) result = this.local.run(j.job, onEvent, () => j.cancelled);
+      const t = j.task;
+      const hr = {...t.job.hr, data: t.job.hr.data.slice()};
+      const req: Exclude<InferRequest, {type: "cancel"}> =
+        t.type === "run"
+          ? {id: j.id, type: t.type, job: {...t.job, hr}}
+          : t.type === "teacher"
+            ? {id: j.id, type: t.type, job: {...t.job, hr}}
+            : {id: j.id, type: t.type, job: {...t.job, hr}};
+      result = this.call(req, [hr.data.buffer as ArrayBuffer], onEvent);
+    } else if (this.local) {
+      const t = j.task;
+      const stop = () => j.cancelled;
+      result =
+        t.type === "run"
+          ? this.local.run(t.job, onEvent, stop)
+          : t.type === "teacher"
+            ? runTeacherJob(this.local, t.job, onEvent, stop)
+            : runDiscrepancyJob(this.local, t.job, onEvent, stop);
+    }
     else result = Promise.reject(new Error("InferRunner: no engine (disposed?)"));
     result.then(
       (v) => settle(true, v),
@@ -162,7 +198,7 @@ export class InferRunner {
     this.worker!.postMessage(req, transfer);
   }
 
-  private call(req: Exclude<InferRequest, {type: "cancel"}>, transfer: ArrayBuffer[] = [], onEvent?: (e: InferEvent) => void): Promise<unknown> {
+  private call(req: Exclude<InferRequest, {type: "cancel"}>, transfer: ArrayBuffer[] = [], onEvent?: (e: unknown) => void): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (!this.worker) {
         reject(new Error(this.broken ?? "the inference worker is not running"));

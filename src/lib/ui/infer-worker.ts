@@ -1,19 +1,26 @@
-// Web worker of the models page: owns one InferEngine (infer-engine.ts), so TF.js, its backend, the models'
+// Web worker of the models, teacher and discrepancy pages: owns one InferEngine (infer-engine.ts), so TF.js, its backend, the models'
 // weights and every inference run live off the main thread and the page stays responsive while the teacher
 // samples. The worker chooses its own backend (WebGPU is available in dedicated workers; WebGL through
 // OffscreenCanvas); the page passes the URL-hash override and the wasm file URLs, which a worker cannot look up.
 import {CancelledError, InferEngine, type InferEvent, type InferJob, type InitOptions} from "./infer-engine.js";
+import {runTeacherJob, type TeacherJob} from "./teacher-engine.js";
+import {runDiscrepancyJob, type DiscrepancyJob} from "./discrepancy-engine.js";
 import type {ShippedKind} from "../models/shipped.js";
 
 export type InferRequest =
   | {id: number; type: "init"; options: InitOptions}
   | {id: number; type: "load"; kind: ShippedKind; bytes: ArrayBuffer}
   | {id: number; type: "run"; job: InferJob}
+  /** The teacher page's job (teacher-engine.ts). */
+  | {id: number; type: "teacher"; job: TeacherJob}
+  /** The discrepancy page's job (discrepancy-engine.ts). */
+  | {id: number; type: "discrepancy"; job: DiscrepancyJob}
   /** Stop run `id` at its next stage boundary. */
   | {id: number; type: "cancel"};
 
 export type InferReply =
-  | {id: number; type: "event"; event: InferEvent}
+  /** An InferEvent for "run", a TeacherEvent or DiscrepancyEvent for the other jobs. */
+  | {id: number; type: "event"; event: unknown}
   | {id: number; type: "done"; value: unknown}
   | {id: number; type: "failed"; error: string; cancelled: boolean};
 
@@ -38,12 +45,17 @@ if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScop
       let value: unknown;
       if (req.type === "init") value = await engine.init(req.options);
       else if (req.type === "load") value = engine.load(req.kind, req.bytes);
-      else {
+      else if (req.type === "run") {
         value = await engine.run(
           req.job,
           (e) => post({id: req.id, type: "event", event: e}, eventBuffers(e)),
           () => cancelled.has(req.id)
         );
+      } else {
+        // These jobs' events are small (crops of at most 384 × 384): copied, not transferred.
+        const emit = (e: unknown) => post({id: req.id, type: "event", event: e});
+        const stop = () => cancelled.has(req.id);
+        value = req.type === "teacher" ? await runTeacherJob(engine, req.job, emit, stop) : await runDiscrepancyJob(engine, req.job, emit, stop);
       }
       post({id: req.id, type: "done", value});
     } catch (e) {
