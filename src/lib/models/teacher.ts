@@ -35,7 +35,7 @@ import {
 } from "./layers.js";
 import {assignVariables, decodeCheckpoint, type DecodedCheckpoint} from "../checkpoint.js";
 import {createRng} from "../rng.js";
-import {makeSchedule, marginalCoefs, type ResShiftConfig, sample, type SampleResult, type SamplerMode, type Schedule} from "../diffusion.js";
+import {makeSchedule, marginalCoefs, type ResShiftConfig, sample, type SampleOptions, type SampleResult, type Schedule} from "../diffusion.js";
 
 export interface TeacherConfig {
   /** Super-resolution factor (also the pixel-unshuffle factor). */
@@ -282,7 +282,7 @@ export class Teacher {
    * Samples HR images for lr [N,h,w,3]: the T-step ResShift sampler on the predictor's output.
    * Output x0 (and every trajectory entry) is an image [N, h r, w r, 3]; x0 is clipped to [0,1].
    */
-  sample(lr: tf.Tensor4D, rng: NormalSource, opts: {mode?: SamplerMode; trajectory?: boolean} = {}): SampleResult {
+  sample(lr: tf.Tensor4D, rng: NormalSource, opts: SampleOptions = {}): SampleResult {
     const r = this.config.scale;
     const {y, features} = this.predictor(lr);
     const cond = tf.tidy(() => tf.sub(y, this.baseUpsample(lr))) as tf.Tensor4D;
