@@ -15,6 +15,7 @@ import {prepareGroundTruth, type ManifestImage} from "../../src/lib/dataset.js";
 import {degrade, toUint8, type Preset, type StageName} from "../../src/lib/degrade.js";
 import {cropPatch} from "../../src/lib/patches.js";
 import {fingerprint} from "../../src/lib/ui/data-format.js";
+import {trackProblems} from "./support.js";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
 // SwiftShader WebGPU start-up and the first photo decode can take a while on a loaded machine.
@@ -112,22 +113,7 @@ async function expectNoErrorBlocks(page: Page): Promise<void> {
 
 /** Opens `${baseUrl}/pages/data` in `page` and runs every check of the data page. */
 export async function checkDataPage(page: Page, baseUrl: string): Promise<void> {
-  const problems: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console error: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("response", (r) => {
-    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
-  });
-  // Aborted requests are this check's own navigations away from a loaded page; any other failure counts.
-  page.on("requestfailed", (r) => {
-    if (r.failure()?.errorText !== "net::ERR_ABORTED") problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`);
-  });
-  page.on("request", (r) => {
-    const u = new URL(r.url());
-    if ((u.protocol === "http:" || u.protocol === "https:") && u.host !== new URL(baseUrl).host) problems.push(`request off the site: ${r.url()}`);
-  });
+  const {problems} = trackProblems(page, baseUrl);
   const base = baseUrl.replace(/\/$/, "");
 
   // ---- default view: astronaut, 128 px patch at (160, 48), realistic, seed 1

@@ -22,6 +22,7 @@ import {cropPatch} from "../../src/lib/patches.js";
 import {imresize} from "../../src/lib/resize.js";
 import {createRng} from "../../src/lib/rng.js";
 import {fingerprint} from "../../src/lib/ui/data-format.js";
+import {trackProblems} from "./support.js";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
 // Worker start-up, model loading and SwiftShader's shader compilation take minutes on a loaded machine.
@@ -162,23 +163,10 @@ function expectSameImage(page: Uint8Array | number[], node: Uint8Array, what: st
 
 /** Opens `${baseUrl}/pages/models` in `page` and runs every check of the models page. */
 export async function checkModelsPage(page: Page, baseUrl: string): Promise<void> {
-  const problems: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console error: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("response", (r) => {
-    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
-  });
-  page.on("requestfailed", (r) => {
-    if (r.failure()?.errorText !== "net::ERR_ABORTED") problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`);
-  });
-  const site = new URL(baseUrl).host;
+  const {problems} = trackProblems(page, baseUrl);
   const modelRequests: string[] = [];
   page.on("request", (r) => {
-    const u = new URL(r.url());
-    if ((u.protocol === "http:" || u.protocol === "https:") && u.host !== site) problems.push(`request off the site: ${r.url()}`);
-    if (/\.ckpt$/.test(u.pathname)) modelRequests.push(r.url());
+    if (/\.ckpt$/.test(new URL(r.url()).pathname)) modelRequests.push(r.url());
   });
   // Every progress line the page shows, kept for the checks below (the line is cleared when a model finishes).
   await page.addInitScript(() => {
