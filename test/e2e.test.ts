@@ -28,7 +28,7 @@ const PAGE_CHECKS: PageCheck[] = await Promise.all(
   readdirSync(join(ROOT, "test", "e2e-pages"))
     .filter((f) => f.endsWith(".page-check.ts"))
     .sort()
-    .map(async (f) => ((await import(`./e2e-pages/${f}`)) as {check: PageCheck}).check)
+    .map(async (f) => ((await import(/* @vite-ignore */ `./e2e-pages/${f}`)) as {check: PageCheck}).check)
 );
 // NOTES section 2: these flags give a real WebGPU adapter (SwiftShader) on a machine without a GPU.
 // The fresh --user-data-dir is passed by launchPersistentContext.
