@@ -1,4 +1,9 @@
 /**
+ * `npm run export-models -- --distilled-from PATH` ships a DTKD-distilled student: PATH (an ablation run's artefact,
+ * e.g. .cache/ablate/ckpt/dtkd-default-s1.ckpt) is copied byte for byte to data/models/student-distilled.ckpt
+ * (SHIPPED_DISTILLED) and its card data/models/student-distilled.md is written; `--cards-only` re-renders that card
+ * too when the file exists.
+ *
  * `npm run export-models [-- student|teacher [--from CKPT]]`: turns the training checkpoints into the shipped artefacts
  * data/models/<id>.ckpt (EMA weights only, fp32, plus a `card` in the header) and writes each model card
  * data/models/<id>.md, with the test-set figures from data/results/eval.json when that file exists.
@@ -6,14 +11,15 @@
  * files without re-exporting weights (the teacher's checkpoint moves on while it trains).
  */
 import {execSync} from "node:child_process";
-import {existsSync, readFileSync, writeFileSync} from "node:fs";
+import {createHash} from "node:crypto";
+import {copyFileSync, existsSync, readFileSync, writeFileSync} from "node:fs";
 import {cpus} from "node:os";
 import {decodeCheckpoint, encodeCheckpoint, type CheckpointTensor} from "../src/lib/checkpoint.js";
-import {SHIPPED_MODELS, type ModelCard, type ShippedKind} from "../src/lib/models/shipped.js";
+import {loadShippedStudent, SHIPPED_DISTILLED, SHIPPED_MODELS, type ModelCard, type ShippedKind} from "../src/lib/models/shipped.js";
 import {studentFlopsPerOutputPixel, studentParamCount, type StudentConfig} from "../src/lib/models/student.js";
 import {teacherFlopsPerOutputPixel, type TeacherConfig} from "../src/lib/models/teacher.js";
 import {writeFileAtomic} from "../src/lib/train/checkpoint-file.js";
-import {renderModelCard} from "./model-card.js";
+import {renderDistilledCard, renderModelCard, type DistillRecord} from "./model-card.js";
 
 const SOURCES: Record<ShippedKind, string> = {
   student: "data/checkpoints/student/student-tiny.ckpt",
@@ -120,9 +126,65 @@ function cardOnly(kind: ShippedKind): void {
   console.error(`card data/models/${info.id}.md re-rendered from data/models/${info.file}`);
 }
 
+const EVAL_PATH = "data/results/eval.json";
+const DISTILLED_PATH = `data/models/${SHIPPED_DISTILLED.file}`;
+/** eval.json's entry for the distilled student: its `source.runs` name each run's file and sha256. */
+const DISTILLED_EVAL_KEY = "distilled";
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Writes data/models/student-distilled.md from the shipped file's header and eval.json's row for this very file. */
+function distilledCard(): void {
+  const bytes = new Uint8Array(readFileSync(DISTILLED_PATH));
+  const meta = decodeCheckpoint<{card?: ModelCard; distill?: DistillRecord}>(bytes).meta;
+  if (!meta.card || !meta.distill) throw new Error(`${DISTILLED_PATH} has no card or distill record in its header: not a distilled artefact`);
+  const evalJson = existsSync(EVAL_PATH) ? JSON.parse(readFileSync(EVAL_PATH, "utf8")) : null;
+  const hash = sha256(bytes);
+  // The run this file is, by content: eval.json's per-seed rows are attributed by sha256, never by name.
+  const runs = (evalJson?.models?.[DISTILLED_EVAL_KEY]?.source?.runs ?? []) as {seed: number; path: string; sha256: string}[];
+  const run = runs.find((r) => r.sha256 === hash);
+  const text = renderDistilledCard({...meta.card, id: SHIPPED_DISTILLED.id}, meta.distill, evalJson, {
+    evalKey: DISTILLED_EVAL_KEY,
+    seed: run?.seed ?? null,
+    sha256: hash,
+    headerId: meta.card.id,
+    source: run ? `${run.path}, training seed ${run.seed}` : "(not found among eval.json's runs)",
+  });
+  writeFileSync(`data/models/${SHIPPED_DISTILLED.id}.md`, text);
+  console.error(`card data/models/${SHIPPED_DISTILLED.id}.md from ${DISTILLED_PATH}${run ? ` (eval.json row: seed ${run.seed})` : " (no eval.json row for its sha256)"}`);
+}
+
+/** Copies a distilled artefact byte for byte to the shipped name, after checking it is one and that it loads. */
+function exportDistilled(src: string): void {
+  if (!existsSync(src)) throw new Error(`${src} not found: run the ablation grid first (npm run ablate)`);
+  const bytes = new Uint8Array(readFileSync(src));
+  const meta = decodeCheckpoint<{kind?: string; card?: ModelCard; distill?: unknown}>(bytes).meta;
+  if (meta.kind !== "student" || !meta.card || !meta.distill) throw new Error(`${src} is not a distilled student artefact (kind "${meta.kind}", card ${!!meta.card}, distill ${!!meta.distill})`);
+  if (meta.card.id !== SHIPPED_DISTILLED.cardId) throw new Error(`${src} holds card "${meta.card.id}"; SHIPPED_DISTILLED.cardId says "${SHIPPED_DISTILLED.cardId}" (update it with the source)`);
+  loadShippedStudent(bytes).student.dispose();
+  const evalJson = existsSync(EVAL_PATH) ? JSON.parse(readFileSync(EVAL_PATH, "utf8")) : null;
+  const recorded = ((evalJson?.models?.[DISTILLED_EVAL_KEY]?.source?.runs ?? []) as {path: string; sha256: string}[]).find((r) => r.path === src);
+  const hash = sha256(bytes);
+  if (recorded && recorded.sha256 !== hash) throw new Error(`${src} has sha256 ${hash}, but eval.json measured ${recorded.sha256}: re-run npm run eval first`);
+  copyFileSync(src, DISTILLED_PATH);
+  if (sha256(new Uint8Array(readFileSync(DISTILLED_PATH))) !== hash) throw new Error(`${DISTILLED_PATH} is not a byte copy of ${src}`);
+  console.error(`${DISTILLED_PATH}: byte copy of ${src}, sha256 ${hash}${recorded ? " (as measured in eval.json)" : " (not in eval.json)"}`);
+  distilledCard();
+}
+
 const args = process.argv.slice(2);
 if (args.includes("--cards-only")) {
   for (const k of Object.keys(SHIPPED_MODELS) as ShippedKind[]) cardOnly(k);
+  if (existsSync(DISTILLED_PATH)) distilledCard();
+  process.exit(0);
+}
+const distAt = args.indexOf("--distilled-from");
+if (distAt >= 0) {
+  const src = args[distAt + 1];
+  if (!src || args.length !== 2) throw new Error("usage: npm run export-models -- --distilled-from PATH (alone)");
+  exportDistilled(src);
   process.exit(0);
 }
 const fromAt = args.indexOf("--from");

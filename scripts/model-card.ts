@@ -12,7 +12,8 @@ function fmt(x: Stat): string {
   return x.std !== undefined && x.std !== null && x.std > 0 ? `${x.mean.toFixed(d)} ± ${x.std.toPrecision(2)}` : x.mean.toFixed(d);
 }
 
-export function renderModelCard(card: ModelCard, lastVal: Record<string, unknown> | undefined, evalJson: EvalJson | null): string {
+/** The card's table and last validation: shared by every card. */
+function headLines(card: ModelCard, lastVal: Record<string, unknown> | undefined): string[] {
   const t = card.training;
   const lines = [
     `# Model card: ${card.id}`,
@@ -36,19 +37,28 @@ export function renderModelCard(card: ModelCard, lastVal: Record<string, unknown
   if (lastVal) {
     lines.push("## Last validation during training", "", "Fixed validation patches from the val split (not the test set):", "", "```json", JSON.stringify(lastVal), "```", "");
   }
+  return lines;
+}
+
+/** eval.json's protocol, stated once above any test-set table. */
+function protocolLines(evalJson: EvalJson | null): string[] {
+  const p = evalJson?.protocol as Record<string, any> | undefined;
+  if (!p) return [];
+  return [
+    `Protocol: ${p.images?.count} test photographs (${p.images?.source}); ${p.evalCrop?.rule ?? "full images"}; degradation preset \`${p.degradation?.preset}\`, seed ${p.degradation?.seed}; border crop ${p.crop}; teacher seeds ${JSON.stringify(p.teacherSeeds)}.`,
+    "",
+    ...Object.entries((p.metrics ?? {}) as Record<string, string>).map(([k, v]) => `- ${k}: ${v}`),
+    `- aggregation: ${p.aggregation}`,
+    "",
+  ];
+}
+
+export function renderModelCard(card: ModelCard, lastVal: Record<string, unknown> | undefined, evalJson: EvalJson | null): string {
+  const lines = headLines(card, lastVal);
   const m = evalJson?.models?.[card.id];
   if (m?.metrics) {
     lines.push(`## Test-set metrics (data/results/eval.json, commit ${evalJson?.commit ?? "?"})`, "");
-    const p = evalJson?.protocol as Record<string, any> | undefined;
-    if (p) {
-      lines.push(
-        `Protocol: ${p.images?.count} test photographs (${p.images?.source}); ${p.evalCrop?.rule ?? "full images"}; degradation preset \`${p.degradation?.preset}\`, seed ${p.degradation?.seed}; border crop ${p.crop}; teacher seeds ${JSON.stringify(p.teacherSeeds)}.`,
-        "",
-        ...Object.entries((p.metrics ?? {}) as Record<string, string>).map(([k, v]) => `- ${k}: ${v}`),
-        `- aggregation: ${p.aggregation}`,
-        "",
-      );
-    }
+    lines.push(...protocolLines(evalJson));
     lines.push("| Metric | This model | " + Object.keys(evalJson!.models!).filter((k) => k !== card.id).join(" | ") + " |");
     lines.push("|---|---|" + Object.keys(evalJson!.models!).filter((k) => k !== card.id).map(() => "---|").join(""));
     for (const [name, s] of Object.entries(m.metrics)) {
@@ -70,5 +80,75 @@ export function renderModelCard(card: ModelCard, lastVal: Record<string, unknown
   } else {
     lines.push("## Test-set metrics", "", "Not yet measured: run `npm run eval`, then `npm run export-models`.", "");
   }
+  return lines.join("\n");
+}
+
+/** What writeDistilledArtefact (src/lib/train/distill-node.ts) records in a distilled artefact's header. */
+export interface DistillRecord {
+  from: {path: string; sha256?: string; step: number; id?: string};
+  teacher: {path: string; id: string; step: number; sha256?: string};
+  steps: number;
+  trainSeconds: number;
+  backend: string;
+  machine: string;
+  config: {schedule?: string; seed?: number; lr?: number; batch?: number; emaDecay?: number; targetMode?: string; targetSeeds?: number} & Record<string, unknown>;
+  loss: string;
+}
+
+/**
+ * The shipped distilled student's card: the card table (the header's card, its id set to the shipped id), a
+ * Distillation section from the header's `distill` record, and its own test-set figures: the perSeed row of
+ * eval.json's `evalKey` entry for the run this file is (`seed`, found by sha256; null: not attributable).
+ */
+export function renderDistilledCard(
+  card: ModelCard,
+  distill: DistillRecord,
+  evalJson: EvalJson | null,
+  o: {evalKey: string; seed: number | null; sha256: string; headerId: string; source: string}
+): string {
+  const c = distill.config;
+  const lines = headLines(card, undefined);
+  lines.push(
+    "## Distillation",
+    "",
+    `Shipped as a byte copy of the ablation run's artefact ${o.source} (sha256 \`${o.sha256}\`; its header keeps that run's card id \`${o.headerId}\`).`,
+    "",
+    "| | |",
+    "|---|---|",
+    `| Student before | ${distill.from.id ?? "?"} (${distill.from.path}, step ${distill.from.step}${distill.from.sha256 ? `, sha256 \`${distill.from.sha256}\`` : ""}) |`,
+    `| Teacher | ${distill.teacher.id} (${distill.teacher.path}, step ${distill.teacher.step}${distill.teacher.sha256 ? `, sha256 \`${distill.teacher.sha256}\`` : ""}) |`,
+    `| Loss | ${distill.loss} |`,
+    `| Schedule of lambda(t) | \`${c.schedule ?? "?"}\` |`,
+    `| Steps, batch | ${distill.steps} steps of batch ${c.batch ?? "?"}; Adam, learning rate ${c.lr ?? "?"}, EMA decay ${c.emaDecay ?? "?"} (the shipped weights are the EMA) |`,
+    `| Teacher targets | ${c.targetMode ?? "?"}, ${c.targetSeeds ?? "?"} teacher seeds |`,
+    `| Training seed | ${c.seed ?? "?"} |`,
+    `| Time, machine | ${distill.trainSeconds} s of training on ${distill.machine}, TF.js ${distill.backend} backend |`,
+    "",
+  );
+  const entry = evalJson?.models?.[o.evalKey] as (EvalModel & {perSeed?: ({seed: number} & Record<string, number>)[]; seeds?: number[]}) | undefined;
+  const row = o.seed === null ? undefined : entry?.perSeed?.find((r) => r.seed === o.seed);
+  if (!entry || !row) {
+    lines.push("## Test-set metrics", "", `Not measured for this file: data/results/eval.json has no "${o.evalKey}" row for its sha256. Run \`npm run eval\`.`, "");
+    return lines.join("\n");
+  }
+  lines.push(
+    `## Test-set metrics (data/results/eval.json, commit ${evalJson?.commit ?? "?"})`,
+    "",
+    `"This model" is eval.json's "${o.evalKey}" row for training seed ${o.seed}: this one file, one of the ${entry.seeds?.length ?? "?"} training seeds (${JSON.stringify(entry.seeds ?? [])}) whose mean ± std eval.json reports as "${o.evalKey}". The other columns are eval.json's means (± std over seeds where it has several).`,
+    "",
+    ...protocolLines(evalJson),
+  );
+  const others = Object.keys(evalJson!.models!);
+  lines.push("| Metric | This model (seed " + o.seed + ") | " + others.join(" | ") + " |");
+  lines.push("|---|---|" + others.map(() => "---|").join(""));
+  for (const name of Object.keys(entry.metrics ?? {})) {
+    if (typeof row[name] !== "number") continue;
+    const cells = others.map((k) => {
+      const s = evalJson!.models![k].metrics?.[name];
+      return s ? fmt(s) : "-";
+    });
+    lines.push(`| ${name} | ${fmt({mean: row[name]})} | ${cells.join(" | ")} |`);
+  }
+  lines.push("");
   return lines.join("\n");
 }

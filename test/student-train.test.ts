@@ -12,7 +12,7 @@ import {decodeCheckpoint, encodeCheckpoint, variablesToTensors} from "../src/lib
 import {readImageFile} from "../src/lib/image-files.js";
 import {toRgb} from "../src/lib/image-io.js";
 import {psnrY} from "../src/lib/metrics.js";
-import {loadShippedStudent, loadShippedTeacher, readShippedMeta, SHIPPED_MODELS} from "../src/lib/models/shipped.js";
+import {loadShippedStudent, loadShippedTeacher, readShippedMeta, SHIPPED_DISTILLED, SHIPPED_MODELS} from "../src/lib/models/shipped.js";
 import {createStudent, paramMap, STUDENT_CONFIGS, studentFromCheckpoint, studentParamCount, type Student} from "../src/lib/models/student.js";
 import {TEACHER_CONFIGS} from "../src/lib/models/teacher.js";
 import {imresize} from "../src/lib/resize.js";
@@ -236,6 +236,26 @@ describe("shipped models (data/models/)", () => {
     expect(p).toBeGreaterThan(18);
     tf.dispose([hr, lr, sr]);
     student.dispose();
+  });
+
+  it("student-distilled is student-tiny fine-tuned by distillation: same config, its distill record, a different output", async () => {
+    await useBackend("wasm");
+    const bytes = read(SHIPPED_DISTILLED.file);
+    const {student, meta} = loadShippedStudent(bytes);
+    const base = loadShippedStudent(read(SHIPPED_MODELS.student.file));
+    expect(meta.config).toEqual(base.meta.config);
+    expect(meta.card.id).toBe(SHIPPED_DISTILLED.cardId);
+    expect(meta.step).toBeGreaterThan(base.meta.step);
+    expect(meta).toHaveProperty("distill.from.step", base.meta.step);
+    const {hr, lr} = await photoPatch("astronaut.png", 200, 180);
+    const [a, b] = [student.apply(lr), base.student.apply(lr)];
+    const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+    expect(d).toBeGreaterThan(1e-3);
+    const p = tf.tidy(() => psnrY(tf.clipByValue(a, 0, 1) as tf.Tensor4D, hr, {crop: 4}).dataSync()[0]);
+    expect(p).toBeGreaterThan(18);
+    tf.dispose([hr, lr, a, b]);
+    student.dispose();
+    base.student.dispose();
   });
 
   it("teacher-base loads, matches the base config and its card, and gives finite, image-like output", async () => {

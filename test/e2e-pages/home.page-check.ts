@@ -1,7 +1,7 @@
 // End-to-end check of the home page (src/pages/index.md) in headless Chromium. It runs on #backend=wasm: the
 // models are the same and SwiftShader's WebGPU would make each run take minutes (the generic "renders cleanly
 // on webgpu" test covers the webgpu badge). What it checks: the default view draws every panel with a run time
-// (and says that no distilled student is shipped); dragging the before/after divider changes the split and the
+// (the shipped distilled student included, its picture unlike bicubic's and the student's); dragging the before/after divider changes the split and the
 // picture; zooming and panning one panel moves every panel and the comparison; a grey 16-bit PNG is converted
 // (with notes) and run, a too small one is refused with the clear message; a large synthetic image is tiled
 // with per-tile progress and can be cancelled; a malformed hash gives a message and the defaults.
@@ -64,25 +64,31 @@ export const check: PageCheck = {
     expect(hashText).toMatch(/bogus/);
     await waitDone(page, "skimage-chelsea|32|stochastic|1");
 
-    // The default view: every panel drawn with its run time; no distilled student shipped.
+    // The default view: every panel drawn with its run time, the shipped distilled student included.
     await page.goto("about:blank");
     await page.goto(`${origin}/pages/#backend=wasm`);
     // Nothing runs until the panels are on screen.
     await expect.poll(() => page.locator("[data-role=progress]").textContent(), {timeout: READY_MS}).toMatch(/Waiting for this view to come on screen/);
     expect(await page.locator("figure[data-panel=student]").getAttribute("data-status")).toBe("waiting");
     await waitDone(page, "skimage-chelsea|32|stochastic|1");
-    for (const k of ["lr", "bicubic", "student", "teacher"]) {
+    for (const k of ["lr", "bicubic", "student", "distilled", "teacher"]) {
       const fig = page.locator(`figure[data-panel=${k}]`);
       expect(await fig.getAttribute("data-status"), k).toBe("done");
       expect(await fig.locator("[data-role=caption]").textContent(), k).toMatch(/^\d+(\.\d+)? (ms|s) on (wasm|JavaScript)/);
     }
     expect(await page.locator("figure[data-panel=gt]").getAttribute("data-status")).toBe("done");
-    expect(await page.locator("figure[data-panel=distilled] [data-role=caption]").textContent()).toMatch(/No distilled student shipped yet/);
     expect(await page.locator("figure[data-panel=student] [data-role=caption]").textContent()).toMatch(/ on wasm/);
+    expect(await page.locator("figure[data-panel=distilled] [data-role=caption]").textContent()).toMatch(/ on wasm/);
+    expect(await page.locator("[data-role=model-facts]").textContent()).toMatch(/student-distilled/);
     expect(await page.locator("[data-role=dtkd-diagram]").count()).toBe(1);
     const studentSum = await canvasSum(page, "figure[data-panel=student] canvas");
     expect(studentSum).toBeGreaterThan(0);
     expect(await canvasSum(page, "figure[data-panel=teacher] canvas")).not.toBe(studentSum);
+    // The distilled student is a different network from the student (Node: max |difference| 0.045 on a crop).
+    const distilledSum = await canvasSum(page, "figure[data-panel=distilled] canvas");
+    expect(distilledSum).toBeGreaterThan(0);
+    expect(distilledSum).not.toBe(await canvasSum(page, "figure[data-panel=bicubic] canvas"));
+    expect(distilledSum).not.toBe(studentSum);
 
     // The divider: drag it from the middle to a quarter; the split, the hash and the picture change.
     const compareSel = "[data-role=before-after-canvas]";
@@ -101,6 +107,12 @@ export const check: PageCheck = {
     expect(split).toBeLessThan(0.3);
     expect(await canvasSum(page, compareSel)).not.toBe(before);
     expect(await page.evaluate(() => location.hash)).toMatch(/split=0\.2\d*/);
+    // The distilled student is one of the before/after choices: choosing it redraws the comparison and is kept
+    // in the hash.
+    const beforeChoice = await canvasSum(page, compareSel);
+    await page.locator("select[name=compare-b]").selectOption("distilled");
+    await expect.poll(() => page.evaluate(() => location.hash), {timeout: 10_000}).toMatch(/b=distilled/);
+    expect(await canvasSum(page, compareSel)).not.toBe(beforeChoice);
 
     // Synchronised zoom: zoom in with the button, then pan one panel by dragging; every panel follows.
     const zoom0 = await page.locator("[data-role=home-view]").getAttribute("data-zoom");
@@ -117,8 +129,8 @@ export const check: PageCheck = {
     const zoom2 = await page.locator("[data-role=home-view]").getAttribute("data-zoom");
     expect(zoom2).not.toBe(zoom1);
     const views = await page.locator("figure[data-panel] canvas").evaluateAll((cs) => cs.map((c) => (c as HTMLElement).dataset.view));
-    // Panels with an image (all but the distilled student) show the same region.
-    expect(views.filter((v) => v)).toEqual(Array(5).fill(zoom2));
+    // Every panel (the distilled student included) shows the same region.
+    expect(views.filter((v) => v)).toEqual(Array(6).fill(zoom2));
     expect(await canvasSum(page, "figure[data-panel=teacher] canvas")).not.toBe(teacher0);
 
     // A too small image is refused with the clear message; a grey 16-bit PNG is converted (said so) and run.

@@ -15,6 +15,22 @@ export const SHIPPED_MODELS = {
 
 export type ShippedKind = keyof typeof SHIPPED_MODELS;
 
+/**
+ * The DTKD-distilled student the lab ships beside SHIPPED_MODELS (not in it: code keys records by ShippedKind,
+ * which stays "student" | "teacher"). data/models/student-distilled.ckpt is a byte copy of one ablation run's
+ * artefact (src/lib/train/distill-node.ts writeDistilledArtefact), so its sha256 matches the run's in
+ * data/results/eval.json; its header therefore keeps that run's card id (`cardId`), not `id`. It loads with
+ * loadShippedStudent. `npm run export-models -- --distilled-from PATH` copies it and writes its model card.
+ */
+export const SHIPPED_DISTILLED = {
+  id: "student-distilled",
+  file: "student-distilled.ckpt",
+  label: "Distilled student (DTKD, lab defaults)",
+  source: "ablation cell dtkd-default, training seed 1, 180 steps from student-tiny",
+  /** The card id in the artefact's header: the ablation run's output name. */
+  cardId: "dtkd-default-s1"
+} as const;
+
 /** What a model card records; numbers the export could not measure are absent, never guessed. */
 export interface ModelCard {
   id: string;

@@ -1,11 +1,11 @@
 // The home page's inference, DOM-free (home-worker.ts runs it in a web worker): the LR input (made from a
 // ground-truth crop by degrade(), or the visitor's own image as it is), the bicubic baseline, and the shipped
-// student and teacher run tile by tile through src/lib/tiling.ts, so an image of any size fits in memory and
+// student, distilled student (SHIPPED_DISTILLED) and teacher run tile by tile through src/lib/tiling.ts, so an image of any size fits in memory and
 // reports progress and can be cancelled between tiles. The backend choice is the models page's engine's
 // (InferEngine.init, reused as is); the maths lives in src/lib/.
 import * as tf from "@tensorflow/tfjs";
 import {degrade, type ImageF32, type Preset} from "../degrade.js";
-import {loadShippedStudent, loadShippedTeacher, type ShippedKind} from "../models/shipped.js";
+import {loadShippedStudent, loadShippedTeacher} from "../models/shipped.js";
 import type {Student} from "../models/student.js";
 import type {Teacher} from "../models/teacher.js";
 import {imresize} from "../resize.js";
@@ -13,8 +13,9 @@ import {createRng} from "../rng.js";
 import {planTiles, runTiled, TilingAbortedError, type TileOptions} from "../tiling.js";
 import {InferEngine, SCALE, type InitOptions, type InitResult, type TeacherMode} from "./infer-engine.js";
 
-export type HomePanel = "lr" | "bicubic" | "student" | "teacher";
-export type HomeModel = "student" | "teacher";
+export type HomePanel = "lr" | "bicubic" | "student" | "teacher" | "distilled";
+/** "distilled" is the shipped DTKD-distilled student: the student's architecture, run the same way. */
+export type HomeModel = "student" | "teacher" | "distilled";
 
 export interface HomeJob {
   /** A ground-truth crop (both sides multiples of 4) to degrade, or an LR image to use as it is. */
@@ -42,10 +43,13 @@ export type HomeEvent =
   | {type: "panel"; result: HomePanelResult};
 
 export interface HomeLoad {
-  kind: ShippedKind;
+  kind: HomeModel;
   params: number;
   ms: number;
 }
+
+/** How progress lines name each model. */
+const MODEL_NAMES: Readonly<Record<HomeModel, string>> = {student: "student", distilled: "distilled student", teacher: "teacher"};
 
 const GPU = new Set(["webgpu", "webgl"]);
 
@@ -55,6 +59,7 @@ const yieldNow = () => new Promise<void>((r) => setTimeout(r, 0));
 export class HomeEngine {
   private backend: string | null = null;
   private student: Student | null = null;
+  private distilled: Student | null = null;
   private teacher: Teacher | null = null;
   private readonly warm = new Set<string>();
 
@@ -65,14 +70,16 @@ export class HomeEngine {
     return r;
   }
 
-  load(kind: ShippedKind, bytes: ArrayBuffer): HomeLoad {
+  load(kind: HomeModel, bytes: ArrayBuffer): HomeLoad {
     if (!this.backend) throw new Error("HomeEngine.load: call init first");
     const t0 = performance.now();
     let params: number;
-    if (kind === "student") {
-      this.student?.dispose();
-      this.student = loadShippedStudent(bytes).student;
-      params = this.student.paramCount();
+    if (kind === "student" || kind === "distilled") {
+      const slot = kind === "student" ? "student" : "distilled";
+      this[slot]?.dispose();
+      const s = loadShippedStudent(bytes).student;
+      this[slot] = s;
+      params = s.paramCount();
     } else {
       this.teacher?.dispose();
       this.teacher = loadShippedTeacher(bytes).teacher;
@@ -111,9 +118,9 @@ export class HomeEngine {
       const note = cold ? ` (first run at these tile sizes: ${GPU.has(backend) ? "compiling shaders" : "warming up"})` : "";
       const rng = createRng(job.teacher.seed);
       const apply = (x: tf.Tensor4D): tf.Tensor => {
-        if (model === "student") {
-          if (!this.student) throw new Error("the student is not loaded");
-          const s = this.student;
+        if (model === "student" || model === "distilled") {
+          const s = model === "student" ? this.student : this.distilled;
+          if (!s) throw new Error(`the ${model === "student" ? "student" : "distilled student"} is not loaded`);
           return tf.tidy(() => tf.clipByValue(s.apply(x), 0, 1));
         }
         if (!this.teacher) throw new Error("the teacher is not loaded");
@@ -146,7 +153,7 @@ export class HomeEngine {
               panel: model,
               done: p.done,
               of: p.of,
-              text: `${model}: ${p.done} of ${p.of} tile${p.of === 1 ? "" : "s"} done on ${backend}${note}`
+              text: `${MODEL_NAMES[model]}: ${p.done} of ${p.of} tile${p.of === 1 ? "" : "s"} done on ${backend}${note}`
             })
         }
       );
