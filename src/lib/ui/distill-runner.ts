@@ -8,6 +8,7 @@ import type {ImportResult, LiveSettings, PrepareResult} from "../live-distill.js
 import type {Schedule} from "../schedule.js";
 import {DistillHost, type DistillEvent, type DistillReply, type DistillRequest, type LoadRequest, type LoadResult} from "./distill-host.js";
 import type {InitOptions, InitResult} from "./infer-engine.js";
+import {FallbackWorker, type RequestBody} from "./worker-rpc.js";
 
 export interface DistillReady extends InitResult, LoadResult {
   where: "worker" | "main thread";
@@ -15,26 +16,22 @@ export interface DistillReady extends InitResult, LoadResult {
   fallbackReason: string | null;
 }
 
-type Body = DistillRequest extends infer R ? (R extends {id: number} ? Omit<R, "id"> : never) : never;
-
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-}
+type Body = RequestBody<DistillRequest>;
 
 export class DistillRunner {
-  private worker: Worker | null = null;
+  private worker: FallbackWorker<DistillRequest, DistillReply> | null = null;
   private local: DistillHost | null = null;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
   private started = false;
-  private broken: string | null = null;
-  fallbackReason: string | null = null;
 
   constructor(
     private readonly workerUrl: string,
     private readonly onEvent: (e: DistillEvent) => void
   ) {}
+
+  /** Why training runs on the main thread, or null. */
+  get fallbackReason(): string | null {
+    return this.worker?.fallbackReason ?? null;
+  }
 
   /**
    * Chooses the backend, then loads. `onInit` hears the backend as soon as it is chosen (the page shows its badge
@@ -42,18 +39,14 @@ export class DistillRunner {
    */
   async start(options: InitOptions, load: LoadRequest, onInit?: (init: InitResult, where: "worker" | "main thread") => void): Promise<DistillReady> {
     if (this.started) throw new Error("DistillRunner.start: already started");
-    try {
-      const w = new Worker(this.workerUrl, {type: "module"});
-      w.addEventListener("message", (event: MessageEvent<DistillReply>) => this.reply(event.data));
-      w.addEventListener("error", (event) => this.workerDied(event.message || "it could not load"));
-      w.addEventListener("messageerror", () => this.workerDied("a message could not be decoded"));
-      this.worker = w;
-    } catch (e) {
-      this.fallbackReason = `no module worker could start: ${(e as Error).message}`;
-    }
-    if (this.worker) {
+    // The host's events are not tied to requests (they carry id 0): all go to the page's onEvent.
+    const worker = new FallbackWorker<DistillRequest, DistillReply>("distillation", this.workerUrl, () => this.started, {
+      onEvent: this.onEvent as (e: unknown) => void
+    });
+    this.worker = worker;
+    if (worker.rpc) {
       try {
-        const init = (await this.send({type: "init", options})) as InitResult;
+        const init = await worker.call<InitResult>({type: "init", options});
         onInit?.(init, "worker");
         // Copies: the page keeps its buffers.
         const copy: LoadRequest = {
@@ -64,7 +57,7 @@ export class DistillRunner {
           val: {...load.val, bytes: load.val.bytes.slice(0)}
         };
         const transfer = [copy.student, copy.teacher, copy.val.bytes, ...copy.photos.map((p) => p.bytes)];
-        const loaded = (await this.send({type: "load", load: copy}, transfer)) as LoadResult;
+        const loaded = await worker.call<LoadResult>({type: "load", load: copy}, transfer);
         this.started = true;
         return {...init, ...loaded, where: "worker", fallbackReason: null};
       } catch (e) {
@@ -123,53 +116,16 @@ export class DistillRunner {
   }
 
   dispose(): void {
-    for (const p of this.pending.values()) p.reject(new Error("the page was closed"));
-    this.pending.clear();
-    this.worker?.terminate();
-    this.worker = null;
+    this.worker?.terminate("the page was closed");
     this.local?.dispose();
     this.local = null;
   }
 
   private request(body: Body, transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (!this.started) return Promise.reject(new Error("DistillRunner: start() has not finished"));
-    if (this.broken !== null) return Promise.reject(new Error(this.broken));
+    const broken = this.worker?.broken ?? null;
+    if (broken !== null) return Promise.reject(new Error(broken));
     if (this.local) return this.local.handle({id: 0, ...body} as DistillRequest);
-    return this.send(body, transfer);
-  }
-
-  private send(body: Body, transfer: ArrayBuffer[] = []): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      if (!this.worker) {
-        reject(new Error(this.broken ?? "the distillation worker is not running"));
-        return;
-      }
-      const id = this.nextId++;
-      this.pending.set(id, {resolve, reject});
-      this.worker.postMessage({id, ...body} as DistillRequest, transfer);
-    });
-  }
-
-  private reply(r: DistillReply): void {
-    if (r.type === "event") {
-      this.onEvent(r.event);
-      return;
-    }
-    const p = this.pending.get(r.id);
-    if (!p) return;
-    this.pending.delete(r.id);
-    if (r.type === "done") p.resolve(r.value);
-    else p.reject(new Error(r.error));
-  }
-
-  /** Before start() finished: fall back to the main thread. After: report, and refuse later requests. */
-  private workerDied(reason: string): void {
-    this.worker?.terminate();
-    this.worker = null;
-    const message = `the distillation worker stopped: ${reason}`;
-    if (this.started) this.broken = `${message}. Reload the page to start a new one.`;
-    else this.fallbackReason = message;
-    for (const p of this.pending.values()) p.reject(new Error(this.broken ?? message));
-    this.pending.clear();
+    return this.worker!.call(body, transfer);
   }
 }

@@ -1,7 +1,8 @@
 // A small request/reply protocol between a page and a module worker, for the home and benchmark pages' workers
 // (home-worker.ts, bench-worker.ts). Each request has an id; the worker answers with any number of events and
-// then one "done" or "failed"; a "cancel" for that id aborts the handler's AbortSignal. Kept apart from the models
-// page's infer-runner/infer-worker pair (owned elsewhere), which is specialised to its one job.
+// then one "done" or "failed"; a "cancel" for that id aborts the handler's AbortSignal. The page side's numbering,
+// waiting requests and worker death are worker-rpc.ts, shared with the models and distillation pages' runners.
+import {WorkerRpc} from "./worker-rpc.js";
 
 export type RpcRequest = {id: number; type: "call"; method: string; payload: unknown} | {id: number; type: "cancel"};
 
@@ -65,38 +66,20 @@ export function serveWorker(handlers: Record<string, Handler>, isCancelled: (e: 
   });
 }
 
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  onEvent?: (e: any) => void;
-}
-
 /** Page side: one module worker; `call` returns the value, events stream to `onEvent`; `cancel` asks to stop. */
 export class WorkerClient {
-  private readonly worker: Worker;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private dead: string | null = null;
+  private readonly rpc: WorkerRpc<RpcRequest, RpcReply>;
 
   constructor(url: string) {
-    this.worker = new Worker(url, {type: "module"});
-    this.worker.addEventListener("message", (event: MessageEvent<RpcReply>) => this.reply(event.data));
-    this.worker.addEventListener("error", (event) => this.die(`the worker stopped: ${event.message || "it could not load"}`));
-    this.worker.addEventListener("messageerror", () => this.die("the worker sent a message that could not be decoded"));
+    this.rpc = new WorkerRpc<RpcRequest, RpcReply>(url, {
+      cancelledError: (message) => new RpcCancelledError(message),
+      onDied: (reason, kind) => (kind === "error" ? `the worker stopped: ${reason}` : "the worker sent a message that could not be decoded")
+    });
   }
 
   /** Starts a call; `id` can be passed to cancel(). */
   start<T>(method: string, payload: unknown, opts: {transfer?: ArrayBuffer[]; onEvent?: (e: any) => void} = {}): {id: number; result: Promise<T>} {
-    const id = this.nextId++;
-    const result = new Promise<T>((resolve, reject) => {
-      if (this.dead !== null) {
-        reject(new Error(this.dead));
-        return;
-      }
-      this.pending.set(id, {resolve: resolve as (v: unknown) => void, reject, onEvent: opts.onEvent});
-      this.worker.postMessage({id, type: "call", method, payload} satisfies RpcRequest, opts.transfer ?? []);
-    });
-    return {id, result};
+    return this.rpc.start<T>({type: "call", method, payload}, opts.transfer ?? [], opts.onEvent);
   }
 
   call<T>(method: string, payload: unknown, opts: {transfer?: ArrayBuffer[]; onEvent?: (e: any) => void} = {}): Promise<T> {
@@ -104,29 +87,10 @@ export class WorkerClient {
   }
 
   cancel(id: number): void {
-    if (this.dead === null) this.worker.postMessage({id, type: "cancel"} satisfies RpcRequest);
+    this.rpc.post({id, type: "cancel"});
   }
 
   terminate(): void {
-    this.die("the worker was stopped");
-  }
-
-  private reply(r: RpcReply): void {
-    const p = this.pending.get(r.id);
-    if (!p) return;
-    if (r.type === "event") {
-      p.onEvent?.(r.event);
-      return;
-    }
-    this.pending.delete(r.id);
-    if (r.type === "done") p.resolve(r.value);
-    else p.reject(r.cancelled ? new RpcCancelledError(r.error) : new Error(r.error));
-  }
-
-  private die(reason: string): void {
-    if (this.dead === null) this.dead = reason;
-    this.worker.terminate();
-    for (const p of this.pending.values()) p.reject(new Error(reason));
-    this.pending.clear();
+    this.rpc.terminate("the worker was stopped");
   }
 }

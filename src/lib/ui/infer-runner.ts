@@ -10,6 +10,7 @@ import type {InferReply, InferRequest} from "./infer-worker.js";
 import {runTeacherJob, type TeacherEvent, type TeacherJob, type TeacherSummary} from "./teacher-engine.js";
 import {runDiscrepancyJob, type DiscrepancyEvent, type DiscrepancyJob, type DiscrepancySummary} from "./discrepancy-engine.js";
 import type {ShippedKind} from "../models/shipped.js";
+import {FallbackWorker, type RequestBody} from "./worker-rpc.js";
 
 export interface StartOptions extends InitOptions {
   /** DTKDCKPT bytes of the shipped models to load (copied to the worker; the caller keeps its buffers). */
@@ -31,20 +32,18 @@ export class SupersededError extends Error {
   }
 }
 
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  onEvent?: (e: unknown) => void;
-}
-
 /** One job of one of the pages the worker serves. */
 type Task = {type: "run"; job: InferJob} | {type: "teacher"; job: TeacherJob} | {type: "discrepancy"; job: DiscrepancyJob};
+
+/** A request that the worker answers. */
+type Call = RequestBody<Exclude<InferRequest, {type: "cancel"}>>;
 
 interface Job {
   task: Task;
   onEvent: (e: unknown) => void;
   resolve: (r: unknown) => void;
   reject: (e: Error) => void;
+  /** The worker's request id, once sent (0 before). */
   id: number;
   cancelled: boolean;
 }
@@ -52,40 +51,35 @@ interface Job {
 const KINDS: readonly ShippedKind[] = ["student", "teacher"];
 
 export class InferRunner {
-  private worker: Worker | null = null;
+  private worker: FallbackWorker<InferRequest, InferReply> | null = null;
   private local: InferEngine | null = null;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
   private started = false;
-  private broken: string | null = null;
   private inFlight: Job | null = null;
   private queued: Job | null = null;
   private disposed = false;
-  /** Why runs happen on the main thread, or null while the worker serves them. */
-  fallbackReason: string | null = null;
 
   constructor(private readonly workerUrl: string) {}
+
+  /** Why runs happen on the main thread, or null while the worker serves them. */
+  get fallbackReason(): string | null {
+    return this.worker?.fallbackReason ?? null;
+  }
 
   async start(opts: StartOptions): Promise<Ready> {
     if (this.started) throw new Error("InferRunner.start: already started");
     const options: InitOptions = {override: opts.override, ...(opts.wasmPaths ? {wasmPaths: opts.wasmPaths} : {})};
-    try {
-      const w = new Worker(this.workerUrl, {type: "module"});
-      w.addEventListener("message", (event: MessageEvent<InferReply>) => this.reply(event.data));
-      w.addEventListener("error", (event) => this.workerDied(event.message || "it could not load"));
-      w.addEventListener("messageerror", () => this.workerDied("a message could not be decoded"));
-      this.worker = w;
-    } catch (e) {
-      this.fallbackReason = `no module worker could start: ${(e as Error).message}`;
-    }
-    if (this.worker) {
+    const worker = new FallbackWorker<InferRequest, InferReply>("inference", this.workerUrl, () => this.started, {
+      cancelledError: () => new SupersededError()
+    });
+    this.worker = worker;
+    if (worker.rpc) {
       try {
-        const init = (await this.call({id: this.nextId++, type: "init", options})) as InitResult;
+        const init = await worker.call<InitResult>({type: "init", options});
         const loads: LoadResult[] = [];
         for (const kind of KINDS) {
           if (!opts.models[kind]) continue;
           const bytes = opts.models[kind].slice(0);
-          loads.push((await this.call({id: this.nextId++, type: "load", kind, bytes}, [bytes])) as LoadResult);
+          loads.push(await worker.call<LoadResult>({type: "load", kind, bytes}, [bytes]));
         }
         this.started = true;
         return {...init, where: "worker", fallbackReason: null, loads};
@@ -126,7 +120,7 @@ export class InferRunner {
         return;
       }
       this.queued?.reject(new SupersededError());
-      this.queued = {task, onEvent, resolve, reject, id: this.nextId++, cancelled: false};
+      this.queued = {task, onEvent, resolve, reject, id: 0, cancelled: false};
       if (this.inFlight) this.cancel(this.inFlight);
       this.pump();
     });
@@ -137,17 +131,14 @@ export class InferRunner {
     this.queued?.reject(new SupersededError());
     this.inFlight?.reject(new SupersededError());
     this.queued = this.inFlight = null;
-    for (const p of this.pending.values()) p.reject(new SupersededError());
-    this.pending.clear();
-    this.worker?.terminate();
-    this.worker = null;
+    this.worker?.terminate("the page was closed", () => new SupersededError());
     this.local?.dispose();
     this.local = null;
   }
 
   private cancel(j: Job): void {
     j.cancelled = true;
-    if (this.worker) this.post({id: j.id, type: "cancel"});
+    this.worker?.rpc?.post({id: j.id, type: "cancel"});
   }
 
   private pump(): void {
@@ -165,18 +156,22 @@ export class InferRunner {
       this.pump();
     };
     let result: Promise<unknown>;
-    if (this.broken !== null) result = Promise.reject(new Error(this.broken));
-    else if (this.worker) {
+    const broken = this.worker?.broken ?? null;
+    const rpc = this.worker?.rpc ?? null;
+    if (broken !== null) result = Promise.reject(new Error(broken));
+    else if (rpc) {
       // The crop is copied: the page keeps its own for display.
       const t = j.task;
       const hr = {...t.job.hr, data: t.job.hr.data.slice()};
-      const req: Exclude<InferRequest, {type: "cancel"}> =
+      const req: Call =
         t.type === "run"
-          ? {id: j.id, type: t.type, job: {...t.job, hr}}
+          ? {type: t.type, job: {...t.job, hr}}
           : t.type === "teacher"
-            ? {id: j.id, type: t.type, job: {...t.job, hr}}
-            : {id: j.id, type: t.type, job: {...t.job, hr}};
-      result = this.call(req, [hr.data.buffer as ArrayBuffer], onEvent);
+            ? {type: t.type, job: {...t.job, hr}}
+            : {type: t.type, job: {...t.job, hr}};
+      const sent = rpc.start(req, [hr.data.buffer as ArrayBuffer], onEvent);
+      j.id = sent.id;
+      result = sent.result;
     } else if (this.local) {
       const t = j.task;
       const stop = () => j.cancelled;
@@ -192,43 +187,5 @@ export class InferRunner {
       (v) => settle(true, v),
       (e) => settle(false, e)
     );
-  }
-
-  private post(req: InferRequest, transfer: ArrayBuffer[] = []): void {
-    this.worker!.postMessage(req, transfer);
-  }
-
-  private call(req: Exclude<InferRequest, {type: "cancel"}>, transfer: ArrayBuffer[] = [], onEvent?: (e: unknown) => void): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      if (!this.worker) {
-        reject(new Error(this.broken ?? "the inference worker is not running"));
-        return;
-      }
-      this.pending.set(req.id, {resolve, reject, onEvent});
-      this.post(req, transfer);
-    });
-  }
-
-  private reply(r: InferReply): void {
-    const p = this.pending.get(r.id);
-    if (!p) return;
-    if (r.type === "event") {
-      p.onEvent?.(r.event);
-      return;
-    }
-    this.pending.delete(r.id);
-    if (r.type === "done") p.resolve(r.value);
-    else p.reject(r.cancelled ? new SupersededError() : new Error(r.error));
-  }
-
-  /** Before start() finished: fall back to the main thread. After: report, and refuse later runs. */
-  private workerDied(reason: string): void {
-    this.worker?.terminate();
-    this.worker = null;
-    const message = `the inference worker stopped: ${reason}`;
-    if (this.started) this.broken = `${message}. Reload the page to start a new one.`;
-    else this.fallbackReason = message;
-    for (const p of this.pending.values()) p.reject(new Error(this.broken ?? message));
-    this.pending.clear();
   }
 }
