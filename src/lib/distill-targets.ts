@@ -19,6 +19,7 @@ import * as tf from "@tensorflow/tfjs";
 import type {SamplerMode} from "./diffusion.js";
 import type {Teacher} from "./models/teacher.js";
 import {createRng} from "./rng.js";
+import {makePair, type PairOptions, type Photo} from "./train/pairs.js";
 
 /** A fixed set of training pairs, NHWC, RGB in [0, 1], flattened. */
 export interface PatchSet {
@@ -32,6 +33,31 @@ export interface PatchSet {
 }
 
 /** How a target set was made: enough to rebuild it and to tell two sets apart. */
+/**
+ * The fixed training patches of a distillation run: patch i is makePair with createRng(seed).fork(`distill-pair-<i>`),
+ * so the Node runner and the browser's live distillation draw the same patches from the same photographs.
+ */
+export function patchSetFromPhotos(
+  photos: Photo[],
+  n: number,
+  opts: PairOptions,
+  seed: number,
+  onProgress?: (done: number, total: number) => void,
+): PatchSet {
+  const hs = opts.hrSize;
+  const ls = hs / opts.scale;
+  const lr = new Float32Array(n * ls * ls * 3);
+  const hr = new Float32Array(n * hs * hs * 3);
+  const root = createRng(seed);
+  for (let i = 0; i < n; i++) {
+    const p = makePair(photos, root.fork(`distill-pair-${i}`), opts);
+    lr.set(p.lr, i * ls * ls * 3);
+    hr.set(p.hr, i * hs * hs * 3);
+    onProgress?.(i + 1, n);
+  }
+  return {n, hrSize: hs, scale: opts.scale, lr, hr};
+}
+
 export interface TargetMeta {
   /** Content key (the Node side hashes teacher file, patch description and sampler settings into it). */
   key: string;

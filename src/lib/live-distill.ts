@@ -22,7 +22,7 @@ import * as tf from "@tensorflow/tfjs";
 import {decodeCheckpoint, encodeCheckpoint, type CheckpointTensor} from "./checkpoint.js";
 import {degrade, toUint8, type ImageF32, type Preset} from "./degrade.js";
 import {DEFAULT_DISTILL, Distiller, type DistillConfig, type StepResult} from "./distill.js";
-import {buildTargets, type PatchSet, type TargetSet} from "./distill-targets.js";
+import {buildTargets, patchSetFromPhotos, type PatchSet, type TargetSet} from "./distill-targets.js";
 import {decodeImage, toRgb} from "./image-io.js";
 import {bandGroupLoss, lossPreset, validateLossConfig, type BandLossConfig, type LossPresetName} from "./loss.js";
 import {psnrY} from "./metrics.js";
@@ -31,7 +31,7 @@ import {studentFromCheckpoint, type Student, type StudentConfig} from "./models/
 import type {Teacher} from "./models/teacher.js";
 import {createRng} from "./rng.js";
 import {formatSchedule, validateSchedule, type Schedule, DEFAULT_SCHEDULE} from "./schedule.js";
-import {DEFAULT_PAIR_OPTIONS, makePair, photoFromRgb, type Photo} from "./train/pairs.js";
+import {DEFAULT_PAIR_OPTIONS, photoFromRgb, type Photo} from "./train/pairs.js";
 import {haarDetailStats} from "./train/texture-stats.js";
 import {fingerprint as bytesFingerprint} from "./ui/data-format.js";
 
@@ -162,17 +162,7 @@ export function photoFromBytes(name: string, bytes: Uint8Array | ArrayBuffer): P
  * side's buildPatchSet does with the training split.
  */
 export function livePatchSet(photos: Photo[], n: number, hrSize: number, preset: Preset, seed: number, scale = 4): PatchSet {
-  const opts = {...DEFAULT_PAIR_OPTIONS, hrSize, scale, preset};
-  const ls = hrSize / scale;
-  const lr = new Float32Array(n * ls * ls * 3);
-  const hr = new Float32Array(n * hrSize * hrSize * 3);
-  const root = createRng(seed);
-  for (let i = 0; i < n; i++) {
-    const p = makePair(photos, root.fork(`distill-pair-${i}`), opts);
-    lr.set(p.lr, i * ls * ls * 3);
-    hr.set(p.hr, i * hrSize * hrSize * 3);
-  }
-  return {n, hrSize, scale, lr, hr};
+  return patchSetFromPhotos(photos, n, {...DEFAULT_PAIR_OPTIONS, hrSize, scale, preset}, seed);
 }
 
 export type LiveState = "idle" | "running" | "paused" | "done";

@@ -23,7 +23,7 @@ import {cpus} from "node:os";
 import {decodeCheckpoint, encodeCheckpoint, type CheckpointTensor} from "../checkpoint.js";
 import type {SamplerMode} from "../diffusion.js";
 import {DEFAULT_DISTILL, Distiller, type DistillConfig, type StepResult} from "../distill.js";
-import {buildTargets, decodeTargets, encodeTargets, type PatchSet, type TargetSet} from "../distill-targets.js";
+import {buildTargets, decodeTargets, encodeTargets, patchSetFromPhotos, type PatchSet, type TargetSet} from "../distill-targets.js";
 import {bandGroupLoss, disposeBandLoss, lossPreset, readBandLoss, type BandLossConfig} from "../loss.js";
 import {FWD_DEFAULTS, frechetWaveletDistance, fwdProtocolText} from "../eval/fwd.js";
 import {haarpsi, protocolText, psnrY, ssimY} from "../metrics.js";
@@ -31,12 +31,11 @@ import type {ImageF32} from "../resize.js";
 import {loadShippedStudent, loadShippedTeacher, readShippedMeta, type ModelCard} from "../models/shipped.js";
 import type {TeacherConfig} from "../models/teacher.js";
 import {createStudent, paramMap, type Student, type StudentConfig} from "../models/student.js";
-import {createRng} from "../rng.js";
 import {formatSchedule} from "../schedule.js";
 import {PRESETS, type Preset} from "../degrade.js";
 import {readFileIfExists, writeFileAtomic} from "./checkpoint-file.js";
 import {JsonlLogger} from "./logger.js";
-import {DEFAULT_PAIR_OPTIONS, fixedPairs, makePair, type PairOptions} from "./pairs.js";
+import {DEFAULT_PAIR_OPTIONS, fixedPairs, type PairOptions} from "./pairs.js";
 import {formatDuration, ProgressBar} from "./progress.js";
 import {loadPhotos, resolvePhotoSource, type PhotoSource} from "./teacher-trainer.js";
 import {haarDetailStats, type BandStats} from "./texture-stats.js";
@@ -257,19 +256,7 @@ export function targetCacheInfo(d: DistillDataOptions, teacherPath: string, scal
 /** The fixed training patches (plain arrays; degradation in JS, about 0.2-0.3 s per "mild" pair). */
 export async function buildPatchSet(d: DistillDataOptions, scale: number, onProgress?: (done: number, total: number) => void): Promise<PatchSet> {
   const photos = await loadPhotos(photoSource("train", d.trainPhotos));
-  const opts = pairOptions(d, scale);
-  const hs = d.hrSize;
-  const ls = hs / scale;
-  const lr = new Float32Array(d.patches * ls * ls * 3);
-  const hr = new Float32Array(d.patches * hs * hs * 3);
-  const root = createRng(d.pairSeed);
-  for (let i = 0; i < d.patches; i++) {
-    const p = makePair(photos, root.fork(`distill-pair-${i}`), opts);
-    lr.set(p.lr, i * ls * ls * 3);
-    hr.set(p.hr, i * hs * hs * 3);
-    onProgress?.(i + 1, d.patches);
-  }
-  return {n: d.patches, hrSize: hs, scale, lr, hr};
+  return patchSetFromPhotos(photos, d.patches, pairOptions(d, scale), d.pairSeed, onProgress);
 }
 
 /**
