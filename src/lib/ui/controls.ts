@@ -80,6 +80,27 @@ export function radioInput<T extends string>(opts: {
   );
 }
 
+/** A labelled number input; bounds and value are set only when given. */
+export function numberInput(
+  label: string,
+  name: string,
+  step: string,
+  opts: {value?: number; min?: number; max?: number; width?: string} = {}
+): {label: HTMLLabelElement; input: HTMLInputElement} {
+  const l = document.createElement("label");
+  l.append(label);
+  const input = document.createElement("input");
+  input.type = "number";
+  input.name = name;
+  input.step = step;
+  if (opts.min !== undefined) input.min = String(opts.min);
+  if (opts.max !== undefined) input.max = String(opts.max);
+  if (opts.value !== undefined) input.value = String(opts.value);
+  input.style.width = opts.width ?? "6em";
+  l.append(input);
+  return {label: l, input};
+}
+
 /** A group of controls laid out in one wrapping row. */
 export function controlRow(...children: HTMLElement[]): HTMLElement {
   const row = document.createElement("div");

@@ -16,7 +16,7 @@ import {
   type Schedule,
   type ScheduleKind
 } from "../schedule.js";
-import type {ValueElement} from "./controls.js";
+import {numberInput, type ValueElement} from "./controls.js";
 
 export interface ScheduleEditor extends ValueElement<Schedule> {
   /** Draws a vertical marker at training progress t (null: none). */
@@ -50,15 +50,7 @@ function switchKind(s: Schedule, kind: ScheduleKind): Schedule {
 }
 
 function numberField(label: string, name: string, step: string): {label: HTMLLabelElement; input: HTMLInputElement} {
-  const l = document.createElement("label");
-  l.append(label);
-  const input = document.createElement("input");
-  input.type = "number";
-  input.name = name;
-  input.step = step;
-  input.style.width = "5.5em";
-  l.append(input);
-  return {label: l, input};
+  return numberInput(label, name, step, {width: "5.5em"});
 }
 
 export function scheduleEditor(initial: Schedule): ScheduleEditor {

@@ -2,7 +2,7 @@
 // and whether the samples use them ("sample with edited schedule", off by default: the shipped teacher was
 // trained with its own values, which a reset button restores). The chart follows the edits either way.
 import {makeSchedule, type ResShiftConfig} from "../diffusion.js";
-import {messageBox, type ValueElement} from "./controls.js";
+import {messageBox, numberInput, type ValueElement} from "./controls.js";
 
 export interface ScheduleEdit {
   T: number;
@@ -16,18 +16,7 @@ export interface ScheduleEdit {
 export const SCHEDULE_LIMITS = {T: {min: 1, max: 32}, kappa: {min: 0.001, max: 4}, p: {min: 0.05, max: 4}} as const;
 
 function numberField(label: string, name: string, value: number, step: string, min: number, max: number) {
-  const l = document.createElement("label");
-  l.append(label);
-  const input = document.createElement("input");
-  input.type = "number";
-  input.name = name;
-  input.step = step;
-  input.min = String(min);
-  input.max = String(max);
-  input.value = String(value);
-  input.style.width = "6em";
-  l.append(input);
-  return {label: l, input};
+  return numberInput(label, name, step, {value, min, max});
 }
 
 export function scheduleEditor(initial: ScheduleEdit, trained: ResShiftConfig): ValueElement<ScheduleEdit> {
