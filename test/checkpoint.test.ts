@@ -13,7 +13,7 @@ import {
 } from "../src/lib/checkpoint.js";
 import {Params} from "../src/lib/models/layers.js";
 import {createRng} from "../src/lib/rng.js";
-import {Adam} from "../src/lib/train/adam.js";
+import {Adam, globalNorm} from "../src/lib/train/adam.js";
 import {readFileIfExists, writeFileAtomic} from "../src/lib/train/checkpoint-file.js";
 import {learningRate} from "../src/lib/train/lr-schedule.js";
 
@@ -116,6 +116,32 @@ describe("training state", () => {
     for (let i = 0; i < 6; i++) expect(a[i]).toBeCloseTo(b[i], 5);
     mine.dispose();
     p.dispose();
+  });
+
+  it("Adam given the norm read elsewhere (globalNorm, async) makes exactly the update it makes alone", async () => {
+    const run = async (known: boolean) => {
+      const p = new Params(createRng(5));
+      p.add("w", [3], {kind: "zeros"});
+      const before = tf.memory().numTensors;
+      const adam = new Adam(p.vars, {clipNorm: 1});
+      const grads = {w: tf.tensor1d([3, -4, 12])};
+      const n = globalNorm(grads);
+      const norm = adam.apply(grads, 0.1, known ? (await n.data())[0] : undefined);
+      const w = Array.from(await p.vars.get("w")!.data());
+      tf.dispose([n, grads.w]);
+      adam.dispose();
+      const leaked = tf.memory().numTensors - before;
+      p.dispose();
+      return {norm, w, leaked};
+    };
+    const start = tf.memory().numTensors;
+    const alone = await run(false);
+    const given = await run(true);
+    expect(alone.norm).toBeCloseTo(13, 5);
+    expect(given).toEqual(alone);
+    expect(alone.leaked).toBe(0);
+    // Params releases the temporary each parameter is copied from (it once leaked one tensor per parameter).
+    expect(tf.memory().numTensors).toBe(start);
   });
 
   it("Adam clips the global gradient norm and reports it", () => {

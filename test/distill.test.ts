@@ -210,6 +210,18 @@ describe("Distiller", () => {
     s.dispose();
   });
 
+  it("refuses starting weights that hold NaN at the first step, before any update", async () => {
+    const s = createStudent(SMALL, 4);
+    const first = paramMap(s).values().next().value as tf.Variable;
+    first.assign(tf.fill(first.shape, NaN));
+    const d = new Distiller(s, targets, config({totalSteps: 5}));
+    await expect(d.step()).rejects.toThrow(/starting weights hold NaN or Inf/);
+    expect(d.stepIndex).toBe(0);
+    expect(d.adam.t).toBe(0);
+    d.dispose();
+    s.dispose();
+  });
+
   it("the guard restores the last good weights on NaN, lowers the lr and training finishes finite", async () => {
     const s = createStudent(SMALL, 4);
     const d = new Distiller(s, targets, config({totalSteps: 10, guard: {snapshotEvery: 3, lrFactor: 0.5, maxEvents: 4}}));

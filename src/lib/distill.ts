@@ -26,7 +26,7 @@ import {bandGroupLoss, type BandLossConfig, validateLossConfig} from "./loss.js"
 import {paramMap, type Student} from "./models/student.js";
 import {createRng} from "./rng.js";
 import {lambdaAt, type Schedule, validateSchedule} from "./schedule.js";
-import {Adam} from "./train/adam.js";
+import {Adam, globalNorm} from "./train/adam.js";
 import {Ema} from "./train/ema.js";
 import {learningRate} from "./train/lr-schedule.js";
 
@@ -146,12 +146,18 @@ function assignMap(dst: Map<string, tf.Variable>, src: Map<string, tf.Tensor>): 
   for (const [k, v] of dst) v.assign(src.get(k)!);
 }
 
-function allFinite(vars: Iterable<tf.Tensor>): boolean {
-  return tf.tidy(() => {
-    const list = [...vars];
-    // One reduction: the sum of |x| over every tensor is finite iff every element is.
-    return Number.isFinite(tf.addN(list.map((v) => tf.sum(tf.abs(v)))).dataSync()[0]);
-  });
+/** One reduction: the sum of |x| over every tensor is finite iff every element is. */
+function sumAbs(vars: Iterable<tf.Tensor>): tf.Scalar {
+  return tf.tidy(() => tf.addN([...vars].map((v) => tf.sum(tf.abs(v)))) as tf.Scalar);
+}
+
+/** Always an async read: on WebGPU in a worker a synchronous read (dataSync) warns, and a later mapAsync then
+ *  failed with "A valid external Instance reference no longer exists" (measured in headless Chromium). */
+async function allFinite(vars: Iterable<tf.Tensor>): Promise<boolean> {
+  const s = sumAbs(vars);
+  const ok = Number.isFinite((await s.data())[0]);
+  s.dispose();
+  return ok;
 }
 
 export function validateDistillConfig(c: DistillConfig, targets?: TargetSet): void {
@@ -189,6 +195,7 @@ export class Distiller {
   stepIndex = 0;
   /** Product of the guard's learning-rate factors. */
   lrFactor = 1;
+  private startChecked = false;
   readonly guardEvents: GuardEvent[] = [];
   private snapshot: Snapshot | null = null;
   private readonly groupNames: string[];
@@ -207,7 +214,6 @@ export class Distiller {
     this.ema = config.emaDecay > 0 ? new Ema(this.vars, config.emaDecay) : null;
     this.groupNames = Object.keys(config.loss.groups);
     this.means = config.targetMode === "mean" ? meanTargets(targets, config.targetSeeds) : null;
-    if (!allFinite(this.vars.values())) throw new Error("distill: the starting weights hold NaN or Inf");
     this.takeSnapshot();
   }
 
@@ -272,6 +278,11 @@ export class Distiller {
   /** One training step (see the module comment for what happens on a non-finite loss or gradient). */
   async step(): Promise<StepResult> {
     if (this.done) throw new Error(`distill: all ${this.config.totalSteps} steps are done`);
+    // The starting weights are checked once, here rather than in the constructor, because the read is async.
+    if (!this.startChecked) {
+      if (!(await allFinite(this.vars.values()))) throw new Error("distill: the starting weights hold NaN or Inf");
+      this.startChecked = true;
+    }
     const step = this.stepIndex;
     const t = step / this.config.totalSteps;
     const lambda = lambdaAt(this.config.schedule, t);
@@ -294,7 +305,7 @@ export class Distiller {
     }, [...this.vars.values()]);
     const grads: Record<string, tf.Tensor> = {};
     for (const [k, p] of this.vars) if (g.grads[p.name]) grads[k] = g.grads[p.name];
-    const normT = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((x) => tf.sum(tf.square(x))))));
+    const normT = globalNorm(grads);
     const parts = kept.parts!;
     const [vals, totalV, normV] = await Promise.all([parts.data(), g.value.data(), normT.data()]);
     const total = totalV[0];
@@ -309,7 +320,7 @@ export class Distiller {
     if (!Number.isFinite(vals[1])) bad.push("band");
     if (!Number.isFinite(gradNorm)) bad.push("gradNorm");
     if (bad.length === 0) {
-      this.adam.apply(grads, lrNow);
+      this.adam.apply(grads, lrNow, gradNorm);
       this.ema?.update(this.adam.t);
       res.applied = true;
     }
@@ -318,7 +329,7 @@ export class Distiller {
     if (bad.length > 0) res.guard = this.trip(step, bad);
     else if (this.stepIndex % this.config.guard.snapshotEvery === 0) {
       // Only finite weights become a restore point; an update with finite gradients can still overflow.
-      if (allFinite(this.vars.values())) this.takeSnapshot();
+      if (await allFinite(this.vars.values())) this.takeSnapshot();
       else {
         res.applied = false;
         res.guard = this.trip(step, ["weights"]);

@@ -191,6 +191,9 @@ export interface EvalResult extends ValImage {
   step: number;
   /** Weighted band-group loss (before lambda) of the current weights on the fixed probe batch (batchAt(0)). */
   probeBand: number;
+  /** Live TF.js tensors on this engine's backend once the measurement is done: flat from one validation to the
+   *  next while training, unless something leaks. */
+  tensors: number;
 }
 
 export interface PrepareProgress {
@@ -432,7 +435,8 @@ export class LiveDistillEngine {
   async evaluate(): Promise<EvalResult> {
     const d = this.requireDistiller();
     const img = await this.measure(await this.studentOutput());
-    return {...img, step: d.stepIndex, probeBand: await this.probeBand()};
+    const probeBand = await this.probeBand();
+    return {...img, step: d.stepIndex, probeBand, tensors: tf.memory().numTensors};
   }
 
   /** Weighted band-group loss (lambda not applied) of the current weights on batchAt(0), a fixed batch. */

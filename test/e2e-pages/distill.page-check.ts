@@ -9,35 +9,17 @@
 // are the starting weights (same output fingerprint on the validation crop); importing the exported file gives the
 // same output again; a malformed hash is refused with a message and defaults.
 import {readFileSync} from "node:fs";
-import type {Page} from "playwright-core";
 import {expect} from "vitest";
 import {readShippedMeta} from "../../src/lib/models/shipped.js";
-import {pageBackend, trackProblems, type PageCheck} from "./support.js";
+import {lambdaAt, parseSchedule} from "../../src/lib/schedule.js";
+import {backToShipped, fingerprintOf, leaveNothingKept, openFromShipped, READY_MS, trainStatus, waitForFingerprint, waitForKeepState, waitForSteps, waitForTrainState, waitReady} from "./distill-support.js";
+import {trackProblems, type PageCheck} from "./support.js";
 
-const READY_MS = 300_000;
 // backend=wasm: SwiftShader's WebGPU compiles every forward and backward kernel of the student and the teacher on the
 // CPU (minutes on the loaded test machine before the first training step); the wasm backend in the same worker
-// runs the same code. That the page starts on webgpu is checked by the generic render test of every page.
+// runs the same code. Training on webgpu is checked by distill-webgpu.page-check.ts.
 const HASH = "sched=const_4&steps=60&batch=2&patches=1&tseeds=1&lr=0.0005&seed=3&degr=bicubic&every=5&backend=wasm";
 const MIN_STEPS = 25;
-
-async function fingerprintOf(page: Page, role: string): Promise<string | null> {
-  return page.locator(`[data-role=${role}]`).getAttribute("data-fingerprint");
-}
-
-async function waitForFingerprint(page: Page, role: string, fp: string): Promise<void> {
-  await page.waitForFunction(
-    ([r, f]) => document.querySelector<HTMLElement>(`[data-role=${r}]`)?.dataset.fingerprint === f,
-    [role, fp] as const,
-    {timeout: READY_MS, polling: 250}
-  );
-}
-
-async function waitReady(page: Page): Promise<void> {
-  expect(await pageBackend(page, READY_MS)).toBe("wasm");
-  await page.locator("[data-role=load-facts][data-where=worker]").waitFor({timeout: READY_MS});
-  await page.locator("[data-role=panel-start][data-fingerprint]").waitFor({timeout: READY_MS});
-}
 
 export const check: PageCheck = {
   title: "Live distillation: trains in a worker, loss falls, page responsive, hash, export, IndexedDB, import, bad hash",
@@ -45,20 +27,11 @@ export const check: PageCheck = {
   async run(page, origin, shot) {
     const t0 = Date.now();
     const {expectNoProblems} = trackProblems(page, origin);
-    await page.goto(`${origin}/pages/distill#${HASH}`, {waitUntil: "load"});
-    await waitReady(page);
-    expect(await page.locator(".dtkd-error[data-kind=hash]").textContent()).toBe("");
-    // Start from the shipped student whatever an earlier visit kept.
-    const startBefore = (await fingerprintOf(page, "panel-start"))!;
-    await page.click("button[name=shipped]");
-    await page.waitForFunction(() => document.querySelector("[data-role=keep-status]")?.textContent?.includes("shipped student"), null, {timeout: READY_MS});
-    const shippedFp = (await fingerprintOf(page, "panel-start"))!;
-    expect(shippedFp).toMatch(/^[0-9a-f]{8}$/);
-    if (startBefore !== shippedFp) console.warn("distill check: an earlier visit had kept weights; cleared");
+    const shippedFp = await openFromShipped(page, origin, HASH, "wasm");
 
     // Train, measuring responsiveness while the worker runs.
     await page.click("button[name=start]");
-    await page.waitForFunction(() => document.querySelector<HTMLElement>("[data-role=train-status]")?.dataset.state === "running", null, {timeout: READY_MS, polling: 100});
+    await waitForTrainState(page, ["running"]);
     const rafMs = await page.evaluate(async () => {
       const out: number[] = [];
       for (let i = 0; i < 10; i++) {
@@ -69,24 +42,24 @@ export const check: PageCheck = {
       }
       return out;
     });
-    await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>("[data-role=train-status]")?.dataset.steps) >= n, MIN_STEPS, {timeout: READY_MS, polling: 250});
+    await waitForSteps(page, MIN_STEPS);
     // A click handled while training: the pause button's handler runs on the main thread at once.
     const clickT = Date.now();
     await page.click("button[name=pause]");
     const clickMs = Date.now() - clickT;
-    await page.waitForFunction(() => document.querySelector<HTMLElement>("[data-role=train-status]")?.dataset.state === "paused", null, {timeout: READY_MS, polling: 100});
+    await waitForTrainState(page, ["paused"]);
     expect(Math.max(...rafMs), `animation-frame round trips while training: ${rafMs.map((x) => x.toFixed(0)).join(", ")} ms`).toBeLessThan(500);
     expect(clickMs).toBeLessThan(5000);
-    const st = await page.locator("[data-role=train-status]").evaluate((e: HTMLElement) => ({...e.dataset}));
-    const steps = Number(st.steps);
+    const st = await trainStatus(page);
+    const steps = st.steps;
     expect(steps).toBeGreaterThanOrEqual(MIN_STEPS);
-    expect(Number(st.probeLast), `fixed-batch band loss ${st.probeFirst} -> ${st.probeLast}`).toBeLessThan(Number(st.probeFirst));
-    expect(Number(st.lossLast), `training loss, mean of first 5 ${st.lossFirst} vs last 5 ${st.lossLast}`).toBeLessThan(Number(st.lossFirst));
+    expect(st.probeLast, `fixed-batch band loss ${st.probeFirst} -> ${st.probeLast}`).toBeLessThan(st.probeFirst);
+    expect(st.lossLast, `training loss, mean of first 5 ${st.lossFirst} vs last 5 ${st.lossLast}`).toBeLessThan(st.lossFirst);
     for (const role of ["chart-loss", "chart-groups", "chart-psnr", "chart-kurtosis", "chart-probe"]) {
       expect(await page.locator(`[data-role=${role}] path[d^=M]`).count(), role).toBeGreaterThan(0);
     }
     // The pause keeps the weights in IndexedDB.
-    await page.locator("[data-role=keep-status][data-kept='1']").waitFor({timeout: READY_MS});
+    expect(await waitForKeepState(page, ["kept", "error"])).toBe("kept");
     const trainedFp = (await fingerprintOf(page, "panel-current"))!;
     expect(trainedFp).not.toBe(shippedFp);
     expect(await page.locator("[data-role=keep-status]").getAttribute("data-fingerprint")).toBe(trainedFp);
@@ -112,19 +85,44 @@ export const check: PageCheck = {
 
     // Reload: the kept weights are the starting weights.
     await page.reload({waitUntil: "load"});
-    await waitReady(page);
-    await page.locator("[data-role=keep-status][data-restored='1']").waitFor({timeout: READY_MS});
+    await waitReady(page, "wasm");
+    expect(await page.locator("[data-role=keep-status]").getAttribute("data-state")).toBe("restored");
     await waitForFingerprint(page, "panel-start", trainedFp);
     expect(await page.locator("input[name=w-high]").inputValue()).toBe("1.5");
 
     // Back to the shipped student, then import the exported file.
-    await page.click("button[name=shipped]");
-    await waitForFingerprint(page, "panel-start", shippedFp);
+    expect(await backToShipped(page)).toBe(shippedFp);
     await page.setInputFiles("input[name=import]", file);
+    expect(await waitForKeepState(page, ["imported", "error"])).toBe("imported");
     await waitForFingerprint(page, "panel-start", trainedFp);
     expect(await page.locator(".dtkd-error[data-kind=keep]").textContent()).toBe("");
-    await page.click("button[name=shipped]");
-    await waitForFingerprint(page, "panel-start", shippedFp);
+    expect(await backToShipped(page)).toBe(shippedFp);
+
+    // The schedule editor: switch to piecewise, drag the first control point down; the hash and the next step's
+    // lambda follow the dragged curve.
+    await page.selectOption("select[name=schedule-kind]", "piecewise");
+    await page.waitForFunction(() => location.hash.includes("sched=pw_0_4_1_4"), null, {timeout: 10_000});
+    const dot = page.locator("[data-role=schedule-plot] circle[data-index='0']");
+    await dot.scrollIntoViewIfNeeded();
+    const box = (await dot.boundingBox())!;
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    await page.mouse.move(cx, cy);
+    await page.mouse.down();
+    for (let i = 1; i <= 8; i++) await page.mouse.move(cx, cy + 10 * i);
+    await page.mouse.up();
+    await page.waitForFunction(() => /sched=pw_0_[0-9.]+_1_4/.test(location.hash) && !location.hash.includes("sched=pw_0_4_1_4"), null, {timeout: 10_000});
+    const schedText = decodeURIComponent(/sched=([^&]+)/.exec(await page.evaluate(() => location.hash))![1]);
+    const dragged = parseSchedule(schedText);
+    expect(dragged.points![0][1], `dragged to ${schedText}`).toBeLessThan(3.5);
+    await page.click("button[name=step]");
+    await waitForSteps(page, 1);
+    await waitForTrainState(page, ["paused", "idle", "ready", "done"]);
+    const afterStep = await trainStatus(page);
+    expect(afterStep.lastLambda, `lambda of the step at t = ${afterStep.lastT} under ${schedText}`).toBeCloseTo(lambdaAt(dragged, afterStep.lastT), 5);
+    expect(afterStep.lastLambda).toBeLessThan(3.5);
+    expect(await waitForKeepState(page, ["kept", "error"])).toBe("kept");
+    await leaveNothingKept(page);
     await expectNoProblems();
 
     // A malformed hash: a message, and the defaults.

@@ -56,7 +56,10 @@ export class Params {
       const std = init.kind === "he" ? (init.gain ?? Math.SQRT2) / Math.sqrt(init.fanIn) : init.std;
       for (let i = 0; i < size; i++) data[i] = std * this.rng.normal();
     }
-    const v = tf.variable(tf.tensor(data, shape, "float32"), true, `${this.scope}/${name}`);
+    // tf.variable copies its initial value: the temporary is released, or every parameter leaks one tensor.
+    const init0 = tf.tensor(data, shape, "float32");
+    const v = tf.variable(init0, true, `${this.scope}/${name}`);
+    init0.dispose();
     this.vars.set(name, v);
     return v;
   }

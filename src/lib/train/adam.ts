@@ -43,11 +43,18 @@ export class Adam {
 
   /**
    * Applies one update. `grads` maps variable names (as in `vars`) to gradients; names without a gradient are
-   * left untouched. Returns the global gradient norm before clipping.
+   * left untouched. Returns the global gradient norm before clipping. A caller that has read that norm already
+   * (asynchronously: see globalNorm) passes it as `knownNorm`, and no synchronous read happens here; on WebGPU
+   * in a worker a synchronous read broke later reads ("A valid external Instance reference no longer exists").
    */
-  apply(grads: Record<string, tf.Tensor>, lr: number): number {
+  apply(grads: Record<string, tf.Tensor>, lr: number, knownNorm?: number): number {
     const names = Object.keys(grads).filter((k) => this.vars.has(k));
-    const norm = tf.tidy(() => tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k]))))).dataSync()[0]);
+    let norm = knownNorm;
+    if (norm === undefined) {
+      const t = globalNorm(grads, names);
+      norm = t.dataSync()[0];
+      t.dispose();
+    }
     const scale = this.clipNorm > 0 && norm > this.clipNorm ? this.clipNorm / norm : 1;
     this.t += 1;
     const bc1 = 1 - Math.pow(this.beta1, this.t);
@@ -71,4 +78,9 @@ export class Adam {
     for (const x of this.m.values()) x.dispose();
     for (const x of this.v.values()) x.dispose();
   }
+}
+
+/** The global L2 norm of `grads[names]` (all of them by default), as a scalar tensor to read as one likes. */
+export function globalNorm(grads: Record<string, tf.Tensor>, names: string[] = Object.keys(grads)): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k]))))) as tf.Scalar);
 }

@@ -8,7 +8,7 @@ import {timeModel, type LatencyPlan, type LatencyRecord} from "../eval/latency.j
 import {studentModel, teacherModel, type SrModel} from "../eval/models.js";
 import {loadShippedStudent, loadShippedTeacher} from "../models/shipped.js";
 import {createRng} from "../rng.js";
-import {Adam} from "../train/adam.js";
+import {Adam, globalNorm} from "../train/adam.js";
 import {paramMap} from "../models/student.js";
 
 export interface TrainPlan {
@@ -158,9 +158,12 @@ async function timeTraining(bytes: ArrayBuffer, train: TrainPlan, tick: (text: s
       // variableGrads keys gradients by the variables' TF names; Adam by the student's parameter names.
       const grads: Record<string, tf.Tensor> = {};
       for (const [k, p] of vars) if (g.grads[p.name]) grads[k] = g.grads[p.name];
-      adam.apply(grads, 1e-4);
+      // The norm is read asynchronously and handed to Adam: a synchronous read breaks WebGPU in a worker (adam.ts).
+      const normT = globalNorm(grads);
+      const [norm] = await normT.data();
+      adam.apply(grads, 1e-4, norm);
       await g.value.data();
-      tf.dispose([g.value, ...Object.values(g.grads)]);
+      tf.dispose([g.value, normT, ...Object.values(g.grads)]);
       const dt = performance.now() - t0;
       if (i >= train.warmup) times.push(Math.round(dt * 100) / 100);
       await tick(`${backend}: student training step ${i + 1} of ${n}${i < train.warmup ? " (warm-up)" : ""}`);
