@@ -14,6 +14,7 @@ import {
   type StudentConfig,
 } from "../src/lib/models/student";
 import {ATTENTION_IMPLS} from "../src/lib/models/swin";
+import {imresize} from "../src/lib/resize";
 
 const tiny = STUDENT_CONFIGS.tiny;
 
@@ -128,6 +129,22 @@ for (const backend of NODE_BACKENDS) {
       s.params["upsample.0.bias"].assign(tf.zerosLike(s.params["upsample.0.bias"]));
       const x = image([1, 9, 11, 3], 6);
       expect(maxAbsDiff(s.apply(x), tf.image.resizeBilinear(x, [36, 44], false, true))).toBeLessThan(1e-6);
+      s.dispose();
+    });
+
+    it("tiny-bicubic with a zeroed upsampler returns MATLAB imresize bicubic (independent implementation), any size", () => {
+      const s = createStudent(STUDENT_CONFIGS["tiny-bicubic"], 4);
+      s.params["upsample.0.weight"].assign(tf.zerosLike(s.params["upsample.0.weight"]));
+      s.params["upsample.0.bias"].assign(tf.zerosLike(s.params["upsample.0.bias"]));
+      for (const [h, w] of [[16, 16], [9, 11]]) {
+        const x = image([1, h, w, 3], 7);
+        const ref = imresize({width: w, height: h, channels: 3, data: x.dataSync() as Float32Array}, {scale: 4});
+        const y = s.apply(x);
+        expect(y.shape).toEqual([1, 4 * h, 4 * w, 3]);
+        expect(maxAbsDiff(y, tf.tensor4d(ref.data, [1, 4 * h, 4 * w, 3])), `${h}x${w}`).toBeLessThan(1e-5);
+      }
+      expect(studentParamCount(STUDENT_CONFIGS["tiny-bicubic"])).toBe(studentParamCount(tiny));
+      expect(() => s.apply(image([1, 1, 5, 3], 1))).toThrow(/at least 2 x 2/);
       s.dispose();
     });
 

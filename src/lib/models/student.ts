@@ -5,7 +5,7 @@
  *   LR --(- rgbMean)--> shallow 3x3 conv ----------------------------------------------+ (global residual)
  *        [patch norm] -> K x RSTB [ D x Swin block -> 3x3 conv, + group input ] -> LN   |
  *        -> 3x3 conv (conv_after_body) ------------------------------------------------+
- *        -> 3x3 conv to 3*s*s channels -> pixel shuffle (reshape/transpose) -> crop -> + rgbMean or + bilinear(LR)
+ *        -> 3x3 conv to 3*s*s channels -> pixel shuffle (reshape/transpose) -> crop -> + rgbMean, bilinear(LR) or bicubic(LR)
  *
  * Swin block (src/lib/models/swin.ts): x + W-MSA(LN(x)) with learned relative position bias (odd blocks use
  * windows shifted by w/2 and SwinIR's attention mask), then x + MLP(LN(x)) with GELU and hidden width
@@ -33,7 +33,7 @@
 import * as tf from "@tensorflow/tfjs";
 import {assignVariables, decodeCheckpoint, type DecodedCheckpoint} from "../checkpoint.js";
 import {createRng} from "../rng.js";
-import {conv2d, pixelShuffle} from "./layers.js";
+import {bicubicUnshuffleFilter, bicubicUpsampleUnshuffled, conv2d, pixelShuffle} from "./layers.js";
 import {
   addBias,
   defaultAttention,
@@ -58,8 +58,9 @@ export interface StudentConfig {
   mlpRatio: number;
   /** Upscaling factor. */
   scale: number;
-  /** Added to the pixel-shuffled output: SwinIR's RGB mean ("none") or the bilinearly upsampled input. */
-  imageResidual: "none" | "bilinear";
+  /** Added to the pixel-shuffled output: SwinIR's RGB mean ("none"), the bilinearly upsampled input, or the
+   *  input upsampled by exact MATLAB bicubic (the teacher's predictor base; layers.ts bicubicUpsampleUnshuffled). */
+  imageResidual: "none" | "bilinear" | "bicubic";
   /** Subtracted from the input before the shallow conv (SwinIR: DIV2K mean (0.4488, 0.4371, 0.4040)). */
   rgbMean: [number, number, number];
   /** LayerNorm right after the shallow conv (SwinIR's patch_norm = True). */
@@ -68,7 +69,7 @@ export interface StudentConfig {
 
 const DIV2K_MEAN: [number, number, number] = [0.4488, 0.4371, 0.404];
 
-export const STUDENT_CONFIGS: Record<"tiny" | "swinir-light", StudentConfig> = {
+export const STUDENT_CONFIGS: Record<"tiny" | "tiny-bicubic" | "swinir-light", StudentConfig> = {
   /**
    * Lab default sized to train on one wasm core in about an hour (batch 16 of 16x16 LR patches): 4 Swin
    * blocks of width 32 in 2 groups, 2 heads of width 16. Two heads rather than SwinIR-light's head width of 10:
@@ -83,6 +84,22 @@ export const STUDENT_CONFIGS: Record<"tiny" | "swinir-light", StudentConfig> = {
     mlpRatio: 2,
     scale: 4,
     imageResidual: "bilinear",
+    rgbMean: DIV2K_MEAN,
+    patchNorm: true,
+  },
+  /**
+   * `tiny` with an exact-bicubic image residual (a lab variant, not SwinIR's): the network starts from the
+   * same base as the teacher's predictor, so the comparison with the teacher is not handicapped by a weaker
+   * interpolation; same parameters and FLOPs as `tiny`.
+   */
+  "tiny-bicubic": {
+    embedDim: 32,
+    depths: [2, 2],
+    heads: 2,
+    window: 8,
+    mlpRatio: 2,
+    scale: 4,
+    imageResidual: "bicubic",
     rgbMean: DIV2K_MEAN,
     patchNorm: true,
   },
@@ -189,6 +206,21 @@ export function nonFiniteCount(t: tf.Tensor): number {
   return tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "int32")).dataSync()[0]);
 }
 
+/** One filter per scale, kept for the process: a constant, shared by every student that uses it. */
+const bicubicFilters = new Map<number, tf.Tensor4D>();
+
+/** MATLAB-bicubic x s upsampling of `lr` (symmetric borders), the `bicubic` image residual. */
+function bicubicBase(lr: tf.Tensor4D, s: number): tf.Tensor4D {
+  const [, h, w] = lr.shape;
+  if (h < 2 || w < 2) throw new Error(`student: the bicubic image residual needs an input of at least 2 x 2 pixels, got ${w} x ${h}`);
+  let f = bicubicFilters.get(s);
+  if (!f || f.isDisposed) {
+    f = tf.keep(bicubicUnshuffleFilter(s, 3));
+    bicubicFilters.set(s, f);
+  }
+  return pixelShuffle(bicubicUpsampleUnshuffled(lr, f), s);
+}
+
 /** Throws if `t` holds any NaN or Inf (the fp16-overflow failure SwinIR is known for; cheap to check). */
 export function checkFinite(t: tf.Tensor, label = "tensor"): void {
   const n = nonFiniteCount(t);
@@ -211,7 +243,10 @@ export function createStudent(config: StudentConfig, seed: number): Student {
     if (init.kind === "ones") data.fill(1);
     else if (init.kind === "normal") for (let i = 0; i < size; i++) data[i] = rng.normal(0, init.std);
     else if (init.kind === "uniform") for (let i = 0; i < size; i++) data[i] = rng.uniform(-init.bound, init.bound);
-    const v = tf.variable(tf.tensor(data, shape, "float32"), true, `student${uid}/${name}`);
+    // tf.variable copies its initial value: release the temporary, or every parameter leaks one tensor.
+    const init0 = tf.tensor(data, shape, "float32");
+    const v = tf.variable(init0, true, `student${uid}/${name}`);
+    init0.dispose();
     params[name] = v;
     return v;
   };
@@ -296,7 +331,11 @@ export function createStudent(config: StudentConfig, seed: number): Student {
       let y = pixelShuffle(conv(deep, upsample), s);
       if (ph || pw) y = tf.slice(y, [0, 0, 0, 0], [n, h * s, w * s, 3]);
       const base =
-        cfg.imageResidual === "bilinear" ? tf.image.resizeBilinear(lr, [h * s, w * s], false, true) : mean;
+        cfg.imageResidual === "bilinear"
+          ? tf.image.resizeBilinear(lr, [h * s, w * s], false, true)
+          : cfg.imageResidual === "bicubic"
+            ? bicubicBase(lr, s)
+            : mean;
       return tf.add(y, base) as tf.Tensor4D;
     });
 
