@@ -175,7 +175,26 @@ async function screenshot(page: Page, name: string): Promise<void> {
  * Waits until the mosaic, chart and reconstruction error all show `view` ("image|wavelet|levels", the page's
  * data-view tag) with `bands` sub-bands, so no check reads a stale result.
  */
-async function waitForView(page: Page, view: string, bands: number): Promise<void> {
+async function waitForView(page: Page, view: string, bands: number, opts: {reopen?: string} = {}): Promise<void> {
+  if (opts.reopen) {
+    // Seen four times in four sessions, never in isolation (8 of 8 loads rendered in 1-2 s): a freshly loaded
+    // explorer that shows nothing for minutes while SwiftShader's GPU process (which also rasterises the page)
+    // still works through an earlier page's queue. A visitor would reload; so does the check, once, and says so.
+    try {
+      await waitForViewOnce(page, view, bands, 150_000);
+      return;
+    } catch {
+      const state = await page.evaluate(() => `backend badge: ${document.querySelector(".dtkd-backend")?.textContent ?? "none"}; mosaics: ${document.querySelectorAll(".dtkd-mosaic").length}; errors: ${[...document.querySelectorAll(".dtkd-error")].map((e) => e.textContent).join(" | ")}`);
+      console.warn(`waitForView(${view}): nothing after 150 s (${state}); opening ${opts.reopen} again, once`);
+      // Through about:blank: a goto that differs only in the hash would not reload the page.
+      await page.goto("about:blank");
+      await page.goto(`${origin}${opts.reopen}`, {waitUntil: "load"});
+    }
+  }
+  await waitForViewOnce(page, view, bands, READY_MS);
+}
+
+async function waitForViewOnce(page: Page, view: string, bands: number, timeout: number): Promise<void> {
   await page.waitForFunction(
     ([v, n]) => {
       const m = document.querySelector(`.dtkd-mosaic[data-view="${v}"][data-ready=true]`);
@@ -188,7 +207,7 @@ async function waitForView(page: Page, view: string, bands: number): Promise<voi
       );
     },
     [view, bands] as const,
-    {timeout: READY_MS}
+    {timeout}
   );
 }
 
@@ -307,7 +326,7 @@ describe("pages in headless Chromium (WebGPU on SwiftShader)", () => {
     const v = await open("/pages/wavelets");
     const {page} = v;
     expect(await backendOf(page)).toBe("webgpu");
-    await waitForView(page, "astronaut|haar|2", 7);
+    await waitForView(page, "astronaut|haar|2", 7, {reopen: "/pages/wavelets"});
     // Every bundled photograph is selectable.
     const attribution = JSON.parse(readFileSync(join(ROOT, "data", "photos", "attribution.json"), "utf8"));
     const options = await page.locator("select[name=photo] option:not([hidden])").evaluateAll((os) =>
@@ -364,7 +383,7 @@ describe("pages in headless Chromium (WebGPU on SwiftShader)", () => {
     // sym4 would cover the longest filter here, but its first run costs ~25 s of shader compilation on
     // SwiftShader; its correctness is covered by the library tests.
     const v = await open("/pages/wavelets#photo=chelsea&levels=1&contrast=shared&scale=linear");
-    await waitForView(v.page, "chelsea|haar|1", 4);
+    await waitForView(v.page, "chelsea|haar|1", 4, {reopen: "/pages/wavelets#photo=chelsea&levels=1&contrast=shared&scale=linear"});
     expect(await v.page.locator("select[name=photo]").inputValue()).toBe("chelsea");
     expect(await mosaicWidth(v.page)).toBeGreaterThan(440); // 452 px (padded) image shown at its own size
     expect(await v.page.locator("select[name=wavelet]").inputValue()).toBe("haar");
@@ -381,7 +400,7 @@ describe("pages in headless Chromium (WebGPU on SwiftShader)", () => {
 
   it(`DWT explorer under ${SUBPATH}/: a malformed hash shows a message and loads the defaults`, async () => {
     const v = await open(`${SUBPATH}/pages/wavelets#wavelet=db7&levels=9&bogus=1`);
-    await waitForView(v.page, "astronaut|haar|2", 7);
+    await waitForView(v.page, "astronaut|haar|2", 7, {reopen: `${SUBPATH}/pages/wavelets#wavelet=db7&levels=9&bogus=1`});
     const message = (await v.page.locator(".dtkd-error[data-kind=hash]").textContent()) ?? "";
     expect(message).toMatch(/wavelet="db7" refused/);
     expect(message).toMatch(/levels="9" refused/);
@@ -397,7 +416,7 @@ describe("pages in headless Chromium (WebGPU on SwiftShader)", () => {
   it("#backend=wasm runs the explorer on wasm (the .wasm files reach the site); a bad name is refused", async () => {
     const v = await open("/pages/wavelets#backend=wasm");
     expect(await backendOf(v.page)).toBe("wasm");
-    await waitForView(v.page, "astronaut|haar|2", 7);
+    await waitForView(v.page, "astronaut|haar|2", 7, {reopen: "/pages/wavelets#backend=wasm"});
     expect(await reconstructionError(v.page)).toBeLessThan(1e-4);
     expect(await v.page.evaluate(() => location.hash)).toBe("#backend=wasm");
     await expectClean(v);
