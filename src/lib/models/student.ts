@@ -92,16 +92,8 @@ export const STUDENT_CONFIGS: Record<"tiny" | "tiny-bicubic" | "swinir-light", S
    * same base as the teacher's predictor, so the comparison with the teacher is not handicapped by a weaker
    * interpolation; same parameters and FLOPs as `tiny`.
    */
-  "tiny-bicubic": {
-    embedDim: 32,
-    depths: [2, 2],
-    heads: 2,
-    window: 8,
-    mlpRatio: 2,
-    scale: 4,
-    imageResidual: "bicubic",
-    rgbMean: DIV2K_MEAN,
-    patchNorm: true,
+  get "tiny-bicubic"(): StudentConfig {
+    return {...STUDENT_CONFIGS.tiny, imageResidual: "bicubic"};
   },
   /** SwinIR-light x4 as published (official code: 929,628 parameters; see studentParamCount). */
   "swinir-light": {
