@@ -10,7 +10,9 @@
  *   --crop N              centre crop of the ground truth in pixels (default 256; 0 = whole images)
  *   --backend wasm|cpu    backend of the evaluation (default wasm)
  *   --models LIST         any of bicubic,student,teacher,teacher-ddim,rrdn,distilled,standalone (default: all;
- *                         distilled and standalone only where finished runs exist)
+ *                         distilled and standalone only where finished runs exist); diagnostics, only
+ *                         when named: teacher-mean (the sampler's noise-free mean path) and
+ *                         teacher-predictor (the teacher's regression predictor alone)
  *   --from-ablations PATH where distilled (cell dtkd-default) and standalone (cell recon-only) find their
  *                         training runs: every run of the cell whose artefact exists (default
  *                         data/results/ablations.json); each becomes one seeded entry, seedKind "training"
@@ -37,7 +39,7 @@ import {loadSplit} from "../src/lib/dataset.js";
 import {PRESETS, type Preset} from "../src/lib/degrade.js";
 import {EVAL_DEFAULTS, evaluate, modelSeedList, prepareEvalImages, runWeight, type EvalImage} from "../src/lib/eval/evaluate.js";
 import {LATENCY_DEFAULTS, timeModel, type LatencyBackend, type LatencyRecord} from "../src/lib/eval/latency.js";
-import {bicubicModel, rrdnModel, studentModel, teacherModel, type SrModel} from "../src/lib/eval/models.js";
+import {bicubicModel, rrdnModel, studentModel, teacherModel, teacherPredictorModel, type SrModel} from "../src/lib/eval/models.js";
 import {buildEvalJson, buildEvalProtocol, formatEvalTables, mergeEvalJson, protocolMismatches, stringifyEvalJson, type EvalJson} from "../src/lib/eval/report.js";
 import {ABLATION_KEYS, artefactRunInfo, RUNS_KEYS, runsFromAblations, trainingRunsModel, type AblationsLike, type RunRef, type RunsKey, type RunsSource} from "../src/lib/eval/runs.js";
 import {loadRrdnFromPackage} from "../src/lib/eval/rrdn-files.js";
@@ -46,8 +48,10 @@ import {loadShippedStudent, loadShippedTeacher, SHIPPED_MODELS} from "../src/lib
 import type {ImageF32} from "../src/lib/resize.js";
 import {formatDuration, ProgressBar} from "../src/lib/train/progress.js";
 
-const MODEL_NAMES = ["bicubic", "student", "teacher", "teacher-ddim", "rrdn", ...RUNS_KEYS] as const;
+const MODEL_NAMES = ["bicubic", "student", "teacher", "teacher-ddim", "rrdn", ...RUNS_KEYS, "teacher-mean", "teacher-predictor"] as const;
 type ModelName = (typeof MODEL_NAMES)[number];
+/** Diagnostics of the teacher's parts: run only when named, never part of the default evaluation. */
+const DIAGNOSTIC_NAMES: readonly ModelName[] = ["teacher-mean", "teacher-predictor"];
 const KNOWN = new Set(["images", "json", "out", "seeds", "crop", "backend", "models", "latency", "preset", "degrade-seed", "limit", "student", "teacher", "from-ablations", "runs", "merge"]);
 /** Options without a value. */
 const SWITCHES = new Set(["merge"]);
@@ -197,6 +201,8 @@ async function buildModels(
       // Each sampler gets its own teacher so that disposing one leaves the other intact.
       models.push(teacherModel(loadShippedTeacher(readFileSync(paths.teacher)).teacher, n === "teacher" ? "stochastic" : "ddim"));
     }
+    if (n === "teacher-mean") models.push(teacherModel(loadShippedTeacher(readFileSync(paths.teacher)).teacher, "mean"));
+    if (n === "teacher-predictor") models.push(teacherPredictorModel(loadShippedTeacher(readFileSync(paths.teacher)).teacher));
     if (n === "rrdn") models.push(rrdnModel(await loadRrdnFromPackage()));
   }
   return models;
@@ -224,7 +230,7 @@ async function main(): Promise<void> {
   const backend = (flags.get("backend") ?? "wasm") as LatencyBackend;
   if (backend !== "wasm" && backend !== "cpu") throw new Error("--backend must be wasm or cpu");
   const requested = flags.has("models");
-  let modelNames = listFlag(flags, "models", MODEL_NAMES, MODEL_NAMES);
+  let modelNames = listFlag(flags, "models", MODEL_NAMES, MODEL_NAMES.filter((n) => !DIAGNOSTIC_NAMES.includes(n)));
   const runsPlans = planRuns(flags, RUNS_KEYS.filter((k) => modelNames.includes(k)));
   // By default distilled/standalone join only when their runs exist; named explicitly, a missing one is an error.
   if (!requested) modelNames = modelNames.filter((n) => !(RUNS_KEYS as readonly string[]).includes(n) || runsPlans.has(n as RunsKey));

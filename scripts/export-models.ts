@@ -7,6 +7,8 @@
  * `npm run export-models [-- student|teacher [--from CKPT]]`: turns the training checkpoints into the shipped artefacts
  * data/models/<id>.ckpt (EMA weights only, fp32, plus a `card` in the header) and writes each model card
  * data/models/<id>.md, with the test-set figures from data/results/eval.json when that file exists.
+ * `npm run export-models -- teacher --from CKPT --to PATH` writes the artefact to PATH instead (a scratch export: no card,
+ * data/models/ untouched; scripts/teacher-trend.ts reads old checkpoints this way).
  * After `npm run eval`, `npm run export-models -- --cards-only` refreshes the cards' metrics from the shipped
  * files without re-exporting weights (the teacher's checkpoint moves on while it trains).
  */
@@ -19,6 +21,7 @@ import {loadShippedStudent, SHIPPED_DISTILLED, SHIPPED_MODELS, type ModelCard, t
 import {studentFlopsPerOutputPixel, studentParamCount, type StudentConfig} from "../src/lib/models/student.js";
 import {teacherFlopsPerOutputPixel, type TeacherConfig} from "../src/lib/models/teacher.js";
 import {writeFileAtomic} from "../src/lib/train/checkpoint-file.js";
+import type {TrendFile} from "../src/lib/eval/teacher-trend.js";
 import {renderDistilledCard, renderModelCard, type DistillRecord} from "./model-card.js";
 
 const SOURCES: Record<ShippedKind, string> = {
@@ -53,7 +56,14 @@ function commit(): string {
   }
 }
 
-function exportOne(kind: ShippedKind, from?: string): void {
+const TREND_PATH = "data/results/teacher-trend.json";
+
+/** The teacher's trend file (scripts/teacher-trend.ts), for the teacher's card only. */
+function readTrend(kind: ShippedKind): TrendFile | null {
+  return kind === "teacher" && existsSync(TREND_PATH) ? (JSON.parse(readFileSync(TREND_PATH, "utf8")) as TrendFile) : null;
+}
+
+function exportOne(kind: ShippedKind, from?: string, to?: string): void {
   const info = SHIPPED_MODELS[kind];
   const src = from ?? SOURCES[kind];
   if (!existsSync(src)) throw new Error(`${src} not found: train it first (npm run train -- ${kind})`);
@@ -108,11 +118,16 @@ function exportOne(kind: ShippedKind, from?: string): void {
     commit: commit(),
   };
   const {adam: _adam, ...kept} = m as TrainMeta & {adam?: unknown};
+  if (to) {
+    writeFileAtomic(to, encodeCheckpoint({...kept, kind, card}, ema));
+    console.error(`${to}: ${params} parameters, step ${m.step} (scratch export, no card)`);
+    return;
+  }
   const out = `data/models/${info.file}`;
   writeFileAtomic(out, encodeCheckpoint({...kept, kind, card}, ema));
   const evalPath = "data/results/eval.json";
   const evalJson = existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, "utf8")) : null;
-  writeFileSync(`data/models/${info.id}.md`, renderModelCard(card, m.lastVal as Record<string, unknown> | undefined, evalJson));
+  writeFileSync(`data/models/${info.id}.md`, renderModelCard(card, m.lastVal as Record<string, unknown> | undefined, evalJson, readTrend(kind)));
   console.error(`${out}: ${params} parameters, step ${m.step}; card data/models/${info.id}.md${evalJson ? " (with eval.json)" : " (no eval.json yet)"}`);
 }
 
@@ -122,7 +137,7 @@ function cardOnly(kind: ShippedKind): void {
   const meta = decodeCheckpoint<{card: ModelCard; lastVal?: Record<string, unknown>}>(new Uint8Array(readFileSync(`data/models/${info.file}`))).meta;
   const evalPath = "data/results/eval.json";
   const evalJson = existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, "utf8")) : null;
-  writeFileSync(`data/models/${info.id}.md`, renderModelCard(meta.card, meta.lastVal, evalJson));
+  writeFileSync(`data/models/${info.id}.md`, renderModelCard(meta.card, meta.lastVal, evalJson, readTrend(kind)));
   console.error(`card data/models/${info.id}.md re-rendered from data/models/${info.file}`);
 }
 
@@ -189,6 +204,9 @@ if (distAt >= 0) {
 }
 const fromAt = args.indexOf("--from");
 const from = fromAt >= 0 ? args.splice(fromAt, 2)[1] : undefined;
+const toAt = args.indexOf("--to");
+const to = toAt >= 0 ? args.splice(toAt, 2)[1] : undefined;
 for (const k of args) if (!(k in SHIPPED_MODELS)) throw new Error(`unknown model "${k}" (student or teacher)`);
 if (from && args.length !== 1) throw new Error("--from PATH needs exactly one model (student or teacher)");
-for (const k of (args.length ? args : Object.keys(SHIPPED_MODELS)) as ShippedKind[]) exportOne(k, from);
+if (to !== undefined && (!to || args.length !== 1)) throw new Error("--to PATH needs a path and exactly one model (student or teacher)");
+for (const k of (args.length ? args : Object.keys(SHIPPED_MODELS)) as ShippedKind[]) exportOne(k, from, to);

@@ -1,5 +1,6 @@
 /** Renders a model card (Markdown) from the exported card, the last validation record and eval.json. */
 import type {ModelCard} from "../src/lib/models/shipped.js";
+import {trendTable, type TrendFile} from "../src/lib/eval/teacher-trend.js";
 
 type Stat = {mean: number; std?: number | null};
 type EvalModel = {label?: string; metrics?: Record<string, Stat>; latencyMs?: Record<string, {mean: number; size?: string}>};
@@ -53,7 +54,23 @@ function protocolLines(evalJson: EvalJson | null): string[] {
   ];
 }
 
-export function renderModelCard(card: ModelCard, lastVal: Record<string, unknown> | undefined, evalJson: EvalJson | null): string {
+/** The teacher's test-set trend over training hours and issue #4's verdict per checkpoint. */
+function trendLines(trend: TrendFile, shippedStep: number): string[] {
+  const last = trend.reads[trend.reads.length - 1];
+  return [
+    "## Issue #4 criteria against training hours (data/results/teacher-trend.json)",
+    "",
+    `Test-set reads of training checkpoints (\`npm run teacher-trend\`; the evaluation protocol above; teacher = mean over sampler seeds). ` +
+      `This file is step ${shippedStep.toLocaleString("en-US")}; the latest read is step ${last ? last.step.toLocaleString("en-US") : "-"}. ` +
+      "A band counts when the teacher's kurtosis is closer to the truth's than the student's; the criteria are met when all six bands count, " +
+      "the teacher's HaarPSI is higher and the student's PSNR-Y is higher (src/lib/eval/teacher-criteria.ts).",
+    "",
+    trendTable(trend),
+    "",
+  ];
+}
+
+export function renderModelCard(card: ModelCard, lastVal: Record<string, unknown> | undefined, evalJson: EvalJson | null, trend?: TrendFile | null): string {
   const lines = headLines(card, lastVal);
   const m = evalJson?.models?.[card.id];
   if (m?.metrics) {
@@ -80,6 +97,7 @@ export function renderModelCard(card: ModelCard, lastVal: Record<string, unknown
   } else {
     lines.push("## Test-set metrics", "", "Not yet measured: run `npm run eval`, then `npm run export-models`.", "");
   }
+  if (trend && trend.reads.length > 0) lines.push(...trendLines(trend, card.training.steps));
   return lines.join("\n");
 }
 

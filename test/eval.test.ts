@@ -8,7 +8,7 @@ import {join} from "node:path";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {BandStatsAccumulator} from "../src/lib/eval/band-stats.js";
 import {evaluate, prepareEvalImages, type EvalImage} from "../src/lib/eval/evaluate.js";
-import {bicubicModel, rrdnModel, studentModel, teacherModel} from "../src/lib/eval/models.js";
+import {bicubicModel, imageToTensor, rrdnModel, studentModel, teacherModel, teacherPredictorModel} from "../src/lib/eval/models.js";
 import {buildEvalJson, formatEvalTables, mergeEvalJson, stringifyEvalJson, type EvalJsonInput} from "../src/lib/eval/report.js";
 import {runsFromAblations, trainingRunsModel} from "../src/lib/eval/runs.js";
 import {bestDetailRegion, spreadByDetail} from "../src/lib/eval/crops.js";
@@ -152,6 +152,34 @@ describe("evaluate() end to end", () => {
     expect(images[0].degradeSeed).not.toBe(images[1].degradeSeed);
     const a = testImages[0].image;
     expect(images[0].offset).toEqual([Math.floor((a.height - 48) / 2), Math.floor((a.width - 48) / 2)]);
+  });
+
+  it("diagnostics: the predictor-only model is the teacher's regression clipped; the mean path ignores the seed", async () => {
+    const {teacher} = loadShippedTeacher(readFileSync("data/models/teacher-base.ckpt"));
+    const pred = teacherPredictorModel(teacher, false);
+    const mean = teacherModel(teacher, "mean", false);
+    try {
+      const lr = images[0].lr;
+      const out = await pred.upscale(lr, {seed: 1, imageId: "a"});
+      const x = imageToTensor(lr);
+      const direct = teacher.regress(x);
+      const d = Float32Array.from(await direct.data());
+      x.dispose();
+      direct.dispose();
+      expect([out.width, out.height]).toEqual([lr.width * 4, lr.height * 4]);
+      let maxDiff = 0;
+      for (let i = 0; i < d.length; i++) maxDiff = Math.max(maxDiff, Math.abs(out.data[i] - Math.min(1, Math.max(0, d[i]))));
+      expect(maxDiff).toBe(0);
+      expect(pred.seeded).toBe(false);
+      expect(pred.params).toBe(teacher.parameterCounts().predictor);
+      expect(pred.flopsPerOutputPixel(16, 16)!).toBeLessThan(teacherModel(teacher, "stochastic", false).flopsPerOutputPixel(16, 16)!);
+      const m1 = await mean.upscale(lr, {seed: 1, imageId: "a"});
+      const m2 = await mean.upscale(lr, {seed: 2, imageId: "b"});
+      expect(Array.from(m1.data)).toEqual(Array.from(m2.data));
+      expect(Array.from(m1.data)).not.toEqual(Array.from(out.data));
+    } finally {
+      teacher.dispose();
+    }
   });
 
   it("writes the eval.json shape, and bicubic's numbers equal a direct metrics.ts computation", async () => {

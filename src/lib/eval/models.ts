@@ -16,7 +16,7 @@ import {RRDN_LABEL, type Rrdn} from "./rrdn.js";
 export const SCALE = 4;
 
 /** Keys of the models in eval.json (the shipped ids for the lab's own models). */
-export type ModelKey = "bicubic" | "student-tiny" | "teacher-base" | "teacher-base-ddim" | "rrdn";
+export type ModelKey = "bicubic" | "student-tiny" | "teacher-base" | "teacher-base-ddim" | "teacher-base-mean" | "teacher-base-predictor" | "rrdn";
 
 /** What one run of a stochastic model depends on besides the input. */
 export interface RunContext {
@@ -119,6 +119,30 @@ export function teacherModel(teacher: Teacher, mode: SamplerMode, ownsTeacher = 
       const {x0} = teacher.sample(x, createRng(ctx.seed).fork(ctx.imageId), {mode});
       x.dispose();
       return tensorToImage(x0 as tf.Tensor4D);
+    },
+    dispose: () => {
+      if (ownsTeacher) teacher.dispose();
+    },
+  };
+}
+
+/**
+ * The teacher's regression predictor alone (its y, before any diffusion step). A diagnostic: set against
+ * the sampler, it shows what the stochastic refiner adds to (and costs) the predictor's estimate.
+ */
+export function teacherPredictorModel(teacher: Teacher, ownsTeacher = true): SrModel {
+  return {
+    key: `${SHIPPED_MODELS.teacher.id}-predictor`,
+    label: `${SHIPPED_MODELS.teacher.label}, predictor only (no diffusion step)`,
+    params: teacher.parameterCounts().predictor,
+    seeded: false,
+    seedUse: null,
+    flopsPerOutputPixel: () => teacherFlopsPerOutputPixel(teacher.config, 0),
+    upscale: async (lr) => {
+      const x = imageToTensor(lr);
+      const y = teacher.regress(x);
+      x.dispose();
+      return tensorToImage(y);
     },
     dispose: () => {
       if (ownsTeacher) teacher.dispose();
