@@ -148,6 +148,21 @@ for (const backend of NODE_BACKENDS) {
       s.dispose();
     });
 
+    it("tiny-bicubic-zero starts as exact bicubic and still learns: its first gradient reaches the upsampler only", () => {
+      const s = createStudent(STUDENT_CONFIGS["tiny-bicubic-zero"], 4);
+      expect(studentParamCount(STUDENT_CONFIGS["tiny-bicubic-zero"])).toBe(studentParamCount(tiny));
+      const x = image([1, 8, 8, 3], 9);
+      const ref = imresize({width: 8, height: 8, channels: 3, data: x.dataSync() as Float32Array}, {scale: 4});
+      expect(maxAbsDiff(s.apply(x), tf.tensor4d(ref.data, [1, 32, 32, 3]))).toBeLessThan(1e-5);
+      const target = image([1, 32, 32, 3], 10);
+      const {grads} = tf.variableGrads(() => tf.mean(tf.abs(tf.sub(s.apply(x, {training: true}), target))) as tf.Scalar);
+      const norm = (k: string) => tf.norm(grads[s.params[k].name]).dataSync()[0];
+      expect(norm("upsample.0.weight")).toBeGreaterThan(1e-4);
+      expect(norm("conv_first.weight")).toBe(0);
+      Object.values(grads).forEach((g) => g.dispose());
+      s.dispose();
+    });
+
     it("every attention implementation gives the same student output within 1e-5", async () => {
       const s = createStudent(tiny, 5);
       const x = image([1, 16, 8, 3], 8);

@@ -65,11 +65,16 @@ export interface StudentConfig {
   rgbMean: [number, number, number];
   /** LayerNorm right after the shallow conv (SwinIR's patch_norm = True). */
   patchNorm: boolean;
+  /**
+   * Start the upsampler conv at zero (a lab variant; absent = PyTorch's default uniform init), so an untrained
+   * network outputs exactly its image residual and training starts from that base instead of 15 dB below it.
+   */
+  zeroUpsampler?: boolean;
 }
 
 const DIV2K_MEAN: [number, number, number] = [0.4488, 0.4371, 0.404];
 
-export const STUDENT_CONFIGS: Record<"tiny" | "tiny-bicubic" | "swinir-light", StudentConfig> = {
+export const STUDENT_CONFIGS: Record<"tiny" | "tiny-bicubic" | "tiny-bicubic-zero" | "swinir-light", StudentConfig> = {
   /**
    * Lab default sized to train on one wasm core in about an hour (batch 16 of 16x16 LR patches): 4 Swin
    * blocks of width 32 in 2 groups, 2 heads of width 16. Two heads rather than SwinIR-light's head width of 10:
@@ -94,6 +99,10 @@ export const STUDENT_CONFIGS: Record<"tiny" | "tiny-bicubic" | "swinir-light", S
    */
   get "tiny-bicubic"(): StudentConfig {
     return {...STUDENT_CONFIGS.tiny, imageResidual: "bicubic"};
+  },
+  /** `tiny-bicubic` whose upsampler conv starts at zero: step 0 is exact bicubic (same parameters and FLOPs). */
+  get "tiny-bicubic-zero"(): StudentConfig {
+    return {...STUDENT_CONFIGS["tiny-bicubic"], zeroUpsampler: true};
   },
   /** SwinIR-light x4 as published (official code: 929,628 parameters; see studentParamCount). */
   "swinir-light": {
@@ -289,7 +298,9 @@ export function createStudent(config: StudentConfig, seed: number): Student {
   });
   const finalNorm = norm("norm", e);
   const convAfterBody = conv3("conv_after_body", e, e);
-  const upsample = conv3("upsample.0", e, 3 * cfg.scale * cfg.scale);
+  const upsample = cfg.zeroUpsampler
+    ? {w: add("upsample.0.weight", [3, 3, e, 3 * cfg.scale * cfg.scale], {kind: "zeros"}), b: add("upsample.0.bias", [3 * cfg.scale * cfg.scale], {kind: "zeros"})}
+    : conv3("upsample.0", e, 3 * cfg.scale * cfg.scale);
 
   const apply = (lr: tf.Tensor4D, opts: ApplyOptions = {}): tf.Tensor4D =>
     tf.tidy(() => {
