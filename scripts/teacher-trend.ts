@@ -68,7 +68,7 @@ function figures(e: EvalJson, key: string): TrendFigures {
   };
 }
 
-const tsx = (args: string[]) => execFileSync(process.execPath, ["--import", "tsx", ...args], {stdio: ["ignore", "inherit", "inherit"]});
+const tsx = (args: string[]) => execFileSync(process.execPath, ["--import", "tsx", ...args], {stdio: ["ignore", 2, 2]});
 
 function evaluateSource(src: Source): {read: TrendRead; evalJson: EvalJson} {
   const meta = decodeCheckpoint<{step: number; wallSeconds: number; ema?: unknown}>(new Uint8Array(src.bytes)).meta;

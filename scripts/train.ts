@@ -2,7 +2,7 @@
  * Training CLI: `npm run train -- teacher|student [options]`. The student is trained with the reconstruction
  * (L1) loss only: the standalone baseline that distillation must beat.
  *
- *   --config NAME            teacher: base|tiny; student: tiny|swinir-light (new runs only; a resumed run keeps
+ *   --config NAME            teacher: base|tiny; student: tiny|tiny-bicubic|tiny-bicubic-zero|swinir-light (new runs only; a resumed run keeps
  *                            its checkpoint's)
  *   --steps N                stop when the checkpoint's step count reaches N
  *   --minutes M              stop after M minutes of this run (a final checkpoint is written)

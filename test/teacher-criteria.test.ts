@@ -1,6 +1,10 @@
+import {resolve} from "node:path";
 import {describe, expect, it} from "vitest";
 import {CRITERIA_BANDS, judgeTeacher, type CriteriaFigures} from "../src/lib/eval/teacher-criteria.js";
 import {trendTable, TREND_SCHEMA, type TrendFigures, type TrendFile} from "../src/lib/eval/teacher-trend.js";
+import {readTeacherTrendFile} from "../src/lib/report/files.js";
+import {teacherTrendTableData} from "../src/lib/report/tables.js";
+import {checkTeacherTrendJson, ResultFileError} from "../src/lib/report/types.js";
 
 // Ground truth's band kurtosis on the committed test set (data/results/eval.json, 2-level Haar on luma).
 const TRUTH = {LL2: 2.4, LH2: 15.5, HL2: 15.5, HH2: 16.9, LH1: 21.7, HL1: 22.3, HH1: 30.3};
@@ -63,9 +67,29 @@ describe("issue #4 teacher criteria", () => {
     const md = trendTable(trend);
     const rows = md.split("\n").filter((l) => l.startsWith("| 9,460"));
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toContain("| 26.85 (27.15) | 27.42 |");
+    expect(rows[0]).toContain("| 26.85 / 27.42 (27.15) |");
     expect(rows[0]).toContain("2 of 6 (LH1, HL1)");
     expect(rows[0]).toMatch(/\| no \|$/);
     expect(CRITERIA_BANDS).toHaveLength(6);
+  });
+});
+
+describe("the committed teacher trend (data/results/teacher-trend.json)", () => {
+  const file = readTeacherTrendFile(resolve("."));
+
+  it("passes the report's check, and every stored verdict follows from its own figures", () => {
+    expect(file.present).toBe(true);
+    if (!file.present) return;
+    const t = file.data;
+    expect(t.reads.length).toBeGreaterThan(0);
+    const steps = t.reads.map((r) => r.step);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    for (const r of t.reads) expect(judgeTeacher(r.teacher, r.student, t.truthKurtosis)).toEqual(r.verdict);
+    expect(teacherTrendTableData(t).rows).toHaveLength(t.reads.length);
+  });
+
+  it("refuses a malformed file with the problem named", () => {
+    expect(() => checkTeacherTrendJson({schema: TREND_SCHEMA, truthKurtosis: {}, reads: [{step: 1, trainingHours: 0, teacher: {}}]})).toThrow(/step 1: teacher figures missing/);
+    expect(() => checkTeacherTrendJson({schema: 99})).toThrow(ResultFileError);
   });
 });

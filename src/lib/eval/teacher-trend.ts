@@ -49,21 +49,22 @@ const yes = (b: boolean) => (b ? "yes" : "no");
 export function trendTable(t: TrendFile): string {
   const g = t.truthKurtosis;
   const head = [
-    "| step | hours | teacher PSNR-Y (student) | predictor PSNR-Y | teacher HaarPSI (student) | teacher FWD (student) | teacher kurtosis LH2/HL2/HH2 | LH1/HL1/HH1 | bands closer than the student's | criteria met |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| step | hours | PSNR-Y: teacher / its predictor (student) | HaarPSI: teacher / predictor (student) | FWD: teacher / predictor (student) | teacher kurtosis LH2/HL2/HH2 | LH1/HL1/HH1 | bands closer than the student's | criteria met |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   const rows = t.reads.map((r) => {
     const k = r.teacher.kurtosis;
     return (
-      `| ${r.step.toLocaleString("en-US")} | ${r.trainingHours.toFixed(1)} | ${r.teacher.psnrY.toFixed(2)} (${r.student.psnrY.toFixed(2)}) | ${r.predictor.psnrY.toFixed(2)} | ` +
-      `${r.teacher.haarpsi.toFixed(4)} (${r.student.haarpsi.toFixed(4)}) | ${Math.round(r.teacher.fwd)} (${Math.round(r.student.fwd)}) | ` +
+      `| ${r.step.toLocaleString("en-US")} | ${r.trainingHours.toFixed(1)} | ${r.teacher.psnrY.toFixed(2)} / ${r.predictor.psnrY.toFixed(2)} (${r.student.psnrY.toFixed(2)}) | ` +
+      `${r.teacher.haarpsi.toFixed(4)} / ${r.predictor.haarpsi.toFixed(4)} (${r.student.haarpsi.toFixed(4)}) | ` +
+      `${Math.round(r.teacher.fwd)} / ${Math.round(r.predictor.fwd)} (${Math.round(r.student.fwd)}) | ` +
       `${f1(k.LH2)} / ${f1(k.HL2)} / ${f1(k.HH2)} | ${f1(k.LH1)} / ${f1(k.HL1)} / ${f1(k.HH1)} | ` +
       `${r.verdict.kurtosisBandsWon} of 6 (${CRITERIA_BANDS.filter((b) => r.verdict.kurtosisCloser[b]).join(", ") || "none"}) | ${yes(r.verdict.met)} |`
     );
   });
   const s = t.reads[0]?.student.kurtosis;
-  const truth = `Truth's kurtosis LH2/HL2/HH2 ${f1(g.LH2)} / ${f1(g.HL2)} / ${f1(g.HH2)}, LH1/HL1/HH1 ${f1(g.LH1)} / ${f1(g.HL1)} / ${f1(g.HH1)}` +
+  const truth =
+    `Truth's kurtosis LH2/HL2/HH2 ${f1(g.LH2)} / ${f1(g.HL2)} / ${f1(g.HH2)}, LH1/HL1/HH1 ${f1(g.LH1)} / ${f1(g.HL1)} / ${f1(g.HH1)}` +
     (s ? `; the shipped student's ${f1(s.LH2)} / ${f1(s.HL2)} / ${f1(s.HH2)} and ${f1(s.LH1)} / ${f1(s.HL1)} / ${f1(s.HH1)}.` : ".");
   return [...head, ...rows, "", truth].join("\n");
 }
-

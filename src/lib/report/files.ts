@@ -4,11 +4,13 @@
 import {existsSync, readFileSync} from "node:fs";
 import {join} from "node:path";
 import {packCrops} from "./crops.js";
-import {checkAblationsJson, checkEvalJson, type AblationsJson, type EvalJson, type ResultFile, ResultFileError} from "./types.js";
+import type {TrendFile} from "../eval/teacher-trend.js";
+import {checkAblationsJson, checkEvalJson, checkTeacherTrendJson, type AblationsJson, type EvalJson, type ResultFile, ResultFileError} from "./types.js";
 
 export const EVAL_PATH = "data/results/eval.json";
 export const ABLATIONS_PATH = "data/results/ablations.json";
 export const CROPS_DIR = "data/results/crops";
+export const TEACHER_TREND_PATH = "data/results/teacher-trend.json";
 
 function readJson(root: string, path: string): unknown | null {
   const file = join(root, path);
@@ -29,6 +31,11 @@ export function readEvalFile(root: string): ResultFile<EvalJson> {
 export function readAblationsFile(root: string): ResultFile<AblationsJson> {
   const x = readJson(root, ABLATIONS_PATH);
   return x === null ? {source: ABLATIONS_PATH, present: false} : {source: ABLATIONS_PATH, present: true, data: checkAblationsJson(x, ABLATIONS_PATH)};
+}
+
+export function readTeacherTrendFile(root: string): ResultFile<TrendFile> {
+  const x = readJson(root, TEACHER_TREND_PATH);
+  return x === null ? {source: TEACHER_TREND_PATH, present: false} : {source: TEACHER_TREND_PATH, present: true, data: checkTeacherTrendJson(x, TEACHER_TREND_PATH)};
 }
 
 /** The crops pack (src/lib/report/crops.ts) of data/results/crops/. */

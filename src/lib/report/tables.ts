@@ -4,6 +4,8 @@ import {formatInt, formatMs, formatNumber, formatSigned, formatSpread, formatSta
 import type {ComparisonRow, Efficiency, MainTable} from "./main-table.js";
 import type {MethodRow} from "./method.js";
 import {EVAL_METRICS, type AblationsJson} from "./types.js";
+import {CRITERIA_BANDS} from "../eval/teacher-criteria.js";
+import type {TrendFile} from "../eval/teacher-trend.js";
 
 export interface TableColumn {
   key: string;
@@ -161,5 +163,53 @@ export function referenceTableData(a: AblationsJson): TableData {
         kurtosisHH1: formatStat({mean: r.kurtosis[2] ?? null, std: null}, "kurtosis"),
       },
     })),
+  };
+}
+
+/**
+ * The teacher's test-set reads against training hours (data/results/teacher-trend.json): teacher (sampler mean
+ * over seeds), its predictor alone and the shipped student, and issue #4's verdict per read.
+ */
+export function teacherTrendTableData(t: TrendFile): TableData {
+  const f2 = (x: number) => x.toFixed(2);
+  const f4 = (x: number) => x.toFixed(4);
+  return {
+    columns: [
+      {key: "step", label: "step", numeric: true},
+      {key: "hours", label: "training hours", numeric: true},
+      {key: "psnrT", label: "teacher PSNR-Y", numeric: true},
+      {key: "psnrP", label: "its predictor alone", numeric: true},
+      {key: "psnrS", label: "student PSNR-Y", numeric: true},
+      {key: "haarT", label: "teacher HaarPSI", numeric: true},
+      {key: "haarP", label: "its predictor alone", numeric: true},
+      {key: "haarS", label: "student HaarPSI", numeric: true},
+      {key: "fwdT", label: "teacher FWD", numeric: true},
+      {key: "fwdP", label: "its predictor alone", numeric: true},
+      {key: "kurt", label: "teacher kurtosis LH2 HL2 HH2 | LH1 HL1 HH1", numeric: true},
+      {key: "bands", label: "bands closer to truth than the student's"},
+      {key: "met", label: "criteria met"},
+    ],
+    rows: t.reads.map((r) => {
+      const k = r.teacher.kurtosis;
+      const won = CRITERIA_BANDS.filter((b) => r.verdict.kurtosisCloser[b]);
+      return {
+        data: {step: String(r.step)},
+        cells: {
+          step: formatInt(r.step),
+          hours: r.trainingHours.toFixed(1),
+          psnrT: {text: f2(r.teacher.psnrY), data: {metric: "psnrY", who: "teacher"}},
+          psnrP: f2(r.predictor.psnrY),
+          psnrS: f2(r.student.psnrY),
+          haarT: f4(r.teacher.haarpsi),
+          haarP: f4(r.predictor.haarpsi),
+          haarS: f4(r.student.haarpsi),
+          fwdT: formatInt(Math.round(r.teacher.fwd)),
+          fwdP: formatInt(Math.round(r.predictor.fwd)),
+          kurt: `${[k.LH2, k.HL2, k.HH2].map((v) => v.toFixed(1)).join(" ")} | ${[k.LH1, k.HL1, k.HH1].map((v) => v.toFixed(1)).join(" ")}`,
+          bands: {text: `${won.length} of 6${won.length ? ` (${won.join(", ")})` : ""}`, data: {won: String(won.length)}},
+          met: {text: r.verdict.met ? "yes" : "no", data: {met: String(r.verdict.met)}},
+        },
+      };
+    }),
   };
 }

@@ -2,6 +2,7 @@
 // DOM-free: the page, the data loaders, the unit tests and the end-to-end check all parse through here, so they
 // agree on what a file means. The checks are structural (what the page needs to draw), not a full schema: the
 // writers (scripts/eval.ts, scripts/ablate.ts, the crops script) own their schemas (docs/eval-schema.md).
+import {TREND_SCHEMA, type TrendFile} from "../eval/teacher-trend.js";
 
 /** A mean and its sample standard deviation over seeds; std null (or absent) for a deterministic model. */
 export interface Stat {
@@ -168,6 +169,23 @@ export function checkEvalJson(x: unknown, source = "data/results/eval.json"): Ev
     need(isObject(m.kurtosis), source, `models.${key}.kurtosis missing`);
   }
   return x as unknown as EvalJson;
+}
+
+/** Checks the parts of teacher-trend.json (scripts/teacher-trend.ts) the report draws. */
+export function checkTeacherTrendJson(x: unknown, source = "data/results/teacher-trend.json"): TrendFile {
+  need(isObject(x), source, "not a JSON object");
+  need(x.schema === TREND_SCHEMA, source, `schema ${JSON.stringify(x.schema)}, expected ${TREND_SCHEMA}`);
+  need(isObject(x.truthKurtosis), source, "no truthKurtosis");
+  need(Array.isArray(x.reads), source, "no reads");
+  for (const r of x.reads as unknown[]) {
+    need(isObject(r) && typeof r.step === "number" && typeof r.trainingHours === "number", source, "a read lacks step or trainingHours");
+    for (const who of ["teacher", "predictor", "student"]) {
+      const f = r[who];
+      need(isObject(f) && typeof f.psnrY === "number" && typeof f.haarpsi === "number" && typeof f.fwd === "number" && isObject(f.kurtosis), source, `step ${r.step}: ${who} figures missing`);
+    }
+    need(isObject(r.verdict) && typeof r.verdict.kurtosisBandsWon === "number" && typeof r.verdict.met === "boolean", source, `step ${r.step}: no verdict`);
+  }
+  return x as unknown as TrendFile;
 }
 
 /** Checks the parts of ablations.json the report draws. */
