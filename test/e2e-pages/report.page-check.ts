@@ -3,7 +3,7 @@
 // the page's own requests, so a run of the ablation grid finishing between the build and this check cannot make
 // it disagree): every chart those files imply (src/lib/report/specs.ts reportCharts, computed here in Node)
 // renders an SVG; the main and kurtosis tables hold exactly the numbers of eval.json, formatted by the same
-// formatters; the sections of absent inputs say so; the crops, when index.json exists, are all shown and decode;
+// formatters, and so does the teacher-trend table of teacher-trend.json; the sections of absent inputs say so; the crops, when index.json exists, are all shown and decode;
 // no console errors, no request off the site.
 import type {Page, Response} from "playwright-core";
 import {expect} from "vitest";
@@ -11,8 +11,8 @@ import {ablationView, compareCells} from "../../src/lib/report/ablations.js";
 import {unpackCrops} from "../../src/lib/report/crops.js";
 import {compareRows, mainTable} from "../../src/lib/report/main-table.js";
 import {reportCharts} from "../../src/lib/report/specs.js";
-import {comparisonTableData, kurtosisTableData, mainTableData, referenceTableData, type TableData} from "../../src/lib/report/tables.js";
-import {checkAblationsJson, checkEvalJson, type ResultFile} from "../../src/lib/report/types.js";
+import {comparisonTableData, kurtosisTableData, mainTableData, referenceTableData, teacherTrendTableData, type TableData} from "../../src/lib/report/tables.js";
+import {checkAblationsJson, checkEvalJson, checkTeacherTrendJson, type ResultFile} from "../../src/lib/report/types.js";
 import {pageBackend, trackProblems, type PageCheck} from "./support.js";
 
 // Nothing on the page runs a model: loading, parsing and drawing about six vega charts takes seconds, but the
@@ -26,7 +26,7 @@ async function tableTexts(page: Page, id: string): Promise<Record<string, string
   return page.locator(`table[data-table="${id}"] tbody td`).evaluateAll((tds) =>
     Object.fromEntries(tds.map((td) => {
       const row = (td.parentElement as HTMLElement).dataset;
-      return [`${row.model ?? row.metric}|${(td as HTMLElement).dataset.column}`, td.textContent ?? ""];
+      return [`${row.model ?? row.metric ?? row.step}|${(td as HTMLElement).dataset.column}`, td.textContent ?? ""];
     })),
   );
 }
@@ -35,7 +35,7 @@ function expectedTexts(t: TableData): Record<string, string> {
   const out: Record<string, string> = {};
   for (const r of t.rows) for (const c of t.columns) {
     const cell = r.cells[c.key] ?? "";
-    out[`${r.data?.model ?? r.data?.metric}|${c.key}`] = typeof cell === "string" ? cell : cell.text;
+    out[`${r.data?.model ?? r.data?.metric ?? r.data?.step}|${c.key}`] = typeof cell === "string" ? cell : cell.text;
   }
   return out;
 }
@@ -49,12 +49,15 @@ export const check: PageCheck = {
     const evalResp = served(page, /\/_file\/data\/results\/eval\.[0-9a-f]+\.json$/);
     const ablResp = served(page, /\/_file\/data\/results\/ablations\.[0-9a-f]+\.json$/);
     const cropsResp = served(page, /\/_file\/data\/results\/crops\.[0-9a-f]+\.bin$/);
+    const trendResp = served(page, /\/_file\/data\/results\/teacher-trend\.[0-9a-f]+\.json$/);
     await page.goto(`${origin}/dtkd-lab/pages/report`, {waitUntil: "load"});
     const evalFile = (await (await evalResp).json()) as ResultFile<unknown>;
     const ablFile = (await (await ablResp).json()) as ResultFile<unknown>;
     const crops = unpackCrops(await (await cropsResp).body());
     const ev = evalFile.present ? checkEvalJson(evalFile.data) : null;
     const ab = ablFile.present ? checkAblationsJson(ablFile.data) : null;
+    const trendFile = (await (await trendResp).json()) as ResultFile<unknown>;
+    const trend = trendFile.present ? checkTeacherTrendJson(trendFile.data) : null;
 
     // Every chart the served files imply, each with an SVG inside, and no other chart.
     const ids = reportCharts(ev, ab).map((c) => c.id);
@@ -99,6 +102,13 @@ export const check: PageCheck = {
       expect(await tableTexts(page, "ablation-references")).toEqual(expectedTexts(referenceTableData(ab)));
     } else {
       expect(await page.locator("[data-role=ablation-absent]").count()).toBe(1);
+    }
+
+    if (trend && trend.reads.length) {
+      expect(await tableTexts(page, "teacher-trend")).toEqual(expectedTexts(teacherTrendTableData(trend)));
+      expect(await page.locator("[data-role=teacher-trend-truth]").textContent()).toContain(`Met at any read: ${trend.reads.some((r) => r.verdict.met) ? "yes" : "no"}.`);
+    } else {
+      expect(await page.locator("[data-role=teacher-trend-absent]").count()).toBe(1);
     }
 
     if (crops.present) {
