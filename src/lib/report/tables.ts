@@ -167,30 +167,30 @@ export function referenceTableData(a: AblationsJson): TableData {
 }
 
 /**
- * The teacher's test-set reads against training hours (data/results/teacher-trend.json): teacher (sampler mean
- * over seeds), its predictor alone and the shipped student, and issue #4's verdict per read.
+ * The teacher's test-set reads against training hours (data/results/teacher-trend.json): the teacher (sampler mean
+ * over seeds) and its predictor alone, and issue #4's verdict per read (against that read's student, whose
+ * figures the page states beside the table).
  */
 export function teacherTrendTableData(t: TrendFile): TableData {
   const f2 = (x: number) => x.toFixed(2);
   const f4 = (x: number) => x.toFixed(4);
+  const k3 = (k: Readonly<Record<string, number>>, bands: string[]) => bands.map((b) => k[b].toFixed(1)).join(" ");
   return {
     columns: [
       {key: "step", label: "step", numeric: true},
-      {key: "hours", label: "training hours", numeric: true},
-      {key: "psnrT", label: "teacher PSNR-Y", numeric: true},
-      {key: "psnrP", label: "its predictor alone", numeric: true},
-      {key: "psnrS", label: "student PSNR-Y", numeric: true},
-      {key: "haarT", label: "teacher HaarPSI", numeric: true},
-      {key: "haarP", label: "its predictor alone", numeric: true},
-      {key: "haarS", label: "student HaarPSI", numeric: true},
-      {key: "fwdT", label: "teacher FWD", numeric: true},
-      {key: "fwdP", label: "its predictor alone", numeric: true},
-      {key: "kurt", label: "teacher kurtosis LH2 HL2 HH2 | LH1 HL1 HH1", numeric: true},
-      {key: "bands", label: "bands closer to truth than the student's"},
-      {key: "met", label: "criteria met"},
+      {key: "hours", label: "hours", numeric: true, title: "training hours on one core"},
+      {key: "psnrT", label: "PSNR-Y teacher", numeric: true},
+      {key: "psnrP", label: "PSNR-Y predictor", numeric: true},
+      {key: "haarT", label: "HaarPSI teacher", numeric: true},
+      {key: "haarP", label: "HaarPSI predictor", numeric: true},
+      {key: "fwdT", label: "FWD teacher", numeric: true},
+      {key: "fwdP", label: "FWD predictor", numeric: true},
+      {key: "kurt2", label: "teacher kurtosis LH2 HL2 HH2", numeric: true},
+      {key: "kurt1", label: "LH1 HL1 HH1", numeric: true},
+      {key: "bands", label: "bands won", title: "detail bands whose kurtosis is closer to the truth's than the student's"},
+      {key: "met", label: "met"},
     ],
     rows: t.reads.map((r) => {
-      const k = r.teacher.kurtosis;
       const won = CRITERIA_BANDS.filter((b) => r.verdict.kurtosisCloser[b]);
       return {
         data: {step: String(r.step)},
@@ -199,14 +199,13 @@ export function teacherTrendTableData(t: TrendFile): TableData {
           hours: r.trainingHours.toFixed(1),
           psnrT: {text: f2(r.teacher.psnrY), data: {metric: "psnrY", who: "teacher"}},
           psnrP: f2(r.predictor.psnrY),
-          psnrS: f2(r.student.psnrY),
           haarT: f4(r.teacher.haarpsi),
           haarP: f4(r.predictor.haarpsi),
-          haarS: f4(r.student.haarpsi),
           fwdT: formatInt(Math.round(r.teacher.fwd)),
           fwdP: formatInt(Math.round(r.predictor.fwd)),
-          kurt: `${[k.LH2, k.HL2, k.HH2].map((v) => v.toFixed(1)).join(" ")} | ${[k.LH1, k.HL1, k.HH1].map((v) => v.toFixed(1)).join(" ")}`,
-          bands: {text: `${won.length} of 6${won.length ? ` (${won.join(", ")})` : ""}`, data: {won: String(won.length)}},
+          kurt2: k3(r.teacher.kurtosis, ["LH2", "HL2", "HH2"]),
+          kurt1: k3(r.teacher.kurtosis, ["LH1", "HL1", "HH1"]),
+          bands: {text: `${won.length}${won.length ? ` (${won.join(", ")})` : ""}`, data: {won: String(won.length)}},
           met: {text: r.verdict.met ? "yes" : "no", data: {met: String(r.verdict.met)}},
         },
       };
