@@ -44,7 +44,7 @@ import {buildEvalJson, buildEvalProtocol, formatEvalTables, mergeEvalJson, proto
 import {ABLATION_KEYS, artefactRunInfo, RUNS_KEYS, runsFromAblations, trainingRunsModel, type AblationsLike, type RunRef, type RunsKey, type RunsSource} from "../src/lib/eval/runs.js";
 import {loadRrdnFromPackage} from "../src/lib/eval/rrdn-files.js";
 import {decodeImage, encodePng, toRgb} from "../src/lib/image-io.js";
-import {loadShippedStudent, loadShippedTeacher, SHIPPED_MODELS} from "../src/lib/models/shipped.js";
+import {loadShippedStudent, loadShippedTeacher, readShippedMeta, SHIPPED_MODELS, type ShippedKind} from "../src/lib/models/shipped.js";
 import type {ImageF32} from "../src/lib/resize.js";
 import {formatDuration, ProgressBar} from "../src/lib/train/progress.js";
 
@@ -196,7 +196,11 @@ async function buildModels(
       sources[n] = built.source;
     }
     if (n === "bicubic") models.push(bicubicModel());
-    if (n === "student") models.push(studentModel(loadShippedStudent(readFileSync(paths.student)).student));
+    if (n === "student") {
+      const {student, meta} = loadShippedStudent(readFileSync(paths.student));
+      // Label by configuration: --student may name a variant that is not the shipped tiny.
+      models.push(studentModel(student, meta.configName ? `Student (SwinIR-style, ${meta.configName})` : undefined));
+    }
     if (n === "teacher" || n === "teacher-ddim") {
       // Each sampler gets its own teacher so that disposing one leaves the other intact.
       models.push(teacherModel(loadShippedTeacher(readFileSync(paths.teacher)).teacher, n === "teacher" ? "stochastic" : "ddim"));
@@ -352,6 +356,14 @@ async function main(): Promise<void> {
       runtime,
     },
   });
+  // Which artefact each of the lab's own rows ran (--student / --teacher may name scratch files).
+  for (const [kind, path] of Object.entries(paths) as [ShippedKind, string][]) {
+    const keys = Object.keys(json.models).filter((k) => k === SHIPPED_MODELS[kind].id || k.startsWith(`${SHIPPED_MODELS[kind].id}-`));
+    if (keys.length === 0) continue;
+    const bytes = new Uint8Array(readFileSync(path));
+    const meta = readShippedMeta(bytes) as {step?: number; configName?: string};
+    for (const k of keys) json.models[k].weights = {path, sha256: sha256(bytes), step: meta.step ?? null, config: meta.configName ?? null};
+  }
   const written = base ? mergeEvalJson(base, json, models.map((m) => m.key)) : json;
   mkdirSync(dirname(resolve(jsonPath)), {recursive: true});
   writeFileSync(jsonPath, stringifyEvalJson(written));

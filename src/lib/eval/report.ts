@@ -21,6 +21,16 @@ export interface EvalJsonModel extends ModelEvaluation {
   latencyMs?: Partial<Record<LatencyBackend, LatencyRecord>>;
   /** Models made of training runs (runs.ts): the cell, steps and artefacts behind the row. */
   source?: RunsSource;
+  /** The lab's single-artefact models (student, teacher and its samplers/diagnostics): which file was run. */
+  weights?: WeightsRecord;
+}
+
+/** The artefact behind a row: its path as given, content hash, training step and configuration name. */
+export interface WeightsRecord {
+  path: string;
+  sha256: string;
+  step: number | null;
+  config: string | null;
 }
 
 /** One `npm run eval -- --merge` that replaced or added entries of an existing file (mergeEvalJson). */
