@@ -71,7 +71,7 @@ function figures(e: EvalJson, key: string): TrendFigures {
 const tsx = (args: string[]) => execFileSync(process.execPath, ["--import", "tsx", ...args], {stdio: ["ignore", 2, 2]});
 
 function evaluateSource(src: Source): {read: TrendRead; evalJson: EvalJson} {
-  const meta = decodeCheckpoint<{step: number; wallSeconds: number; ema?: unknown}>(new Uint8Array(src.bytes)).meta;
+  const meta = decodeCheckpoint<{step: number; wallSeconds: number}>(new Uint8Array(src.bytes)).meta;
   const step = meta.step;
   const raw = `${SCRATCH}/source-${step}.ckpt`;
   const exported = `${SCRATCH}/teacher-${step}.ckpt`;
@@ -135,9 +135,7 @@ async function main(): Promise<void> {
   if (trend) console.log(trendTable(trend));
 }
 
-if (process.argv[1]?.endsWith("teacher-trend.ts")) {
-  main().catch((e) => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(1);
-  });
-}
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
