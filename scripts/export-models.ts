@@ -118,13 +118,12 @@ function exportOne(kind: ShippedKind, from?: string, to?: string): void {
     commit: commit(),
   };
   const {adam: _adam, ...kept} = m as TrainMeta & {adam?: unknown};
+  const out = to ?? `data/models/${info.file}`;
+  writeFileAtomic(out, encodeCheckpoint({...kept, kind, card}, ema));
   if (to) {
-    writeFileAtomic(to, encodeCheckpoint({...kept, kind, card}, ema));
     console.error(`${to}: ${params} parameters, step ${m.step} (scratch export, no card)`);
     return;
   }
-  const out = `data/models/${info.file}`;
-  writeFileAtomic(out, encodeCheckpoint({...kept, kind, card}, ema));
   const evalPath = "data/results/eval.json";
   const evalJson = existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, "utf8")) : null;
   writeFileSync(`data/models/${info.id}.md`, renderModelCard(card, m.lastVal as Record<string, unknown> | undefined, evalJson, readTrend(kind)));

@@ -16,15 +16,16 @@ import {execFileSync} from "node:child_process";
 import {createHash} from "node:crypto";
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from "node:fs";
 import {decodeCheckpoint} from "../src/lib/checkpoint.js";
+import {SHIPPED_MODELS} from "../src/lib/models/shipped.js";
 import {protocolMismatches, type EvalJson} from "../src/lib/eval/report.js";
 import {judgeTeacher} from "../src/lib/eval/teacher-criteria.js";
 import {TREND_SCHEMA, trendTable, type TrendFigures, type TrendFile, type TrendRead} from "../src/lib/eval/teacher-trend.js";
 
 const CKPT = "data/checkpoints/teacher/teacher.ckpt";
 const SCRATCH = ".cache/teacher-trend";
-const KEYS = {student: "student-tiny", teacher: "teacher-base", predictor: "teacher-base-predictor"} as const;
+const KEYS = {student: SHIPPED_MODELS.student.id, teacher: SHIPPED_MODELS.teacher.id, predictor: `${SHIPPED_MODELS.teacher.id}-predictor`} as const;
 
-type Source = {label: string; bytes: Buffer};
+type Source = {label: string; bytes: Buffer; step: number; wallSeconds: number};
 
 function parseArgs(argv: string[]): {sources: {kind: "git" | "ckpt"; value: string}[]; json: string; force: boolean} {
   const sources: {kind: "git" | "ckpt"; value: string}[] = [];
@@ -45,12 +46,17 @@ function parseArgs(argv: string[]): {sources: {kind: "git" | "ckpt"; value: stri
 }
 
 function readSource(s: {kind: "git" | "ckpt"; value: string}): Source {
+  let label: string;
+  let bytes: Buffer;
   if (s.kind === "ckpt") {
     if (!existsSync(s.value)) throw new Error(`${s.value} not found`);
-    return {label: s.value, bytes: readFileSync(s.value)};
+    [label, bytes] = [s.value, readFileSync(s.value)];
+  } else {
+    const rev = execFileSync("git", ["rev-parse", "--short", s.value], {encoding: "utf8"}).trim();
+    [label, bytes] = [`git ${rev}:${CKPT}`, execFileSync("git", ["show", `${rev}:${CKPT}`], {maxBuffer: 256 << 20})];
   }
-  const rev = execFileSync("git", ["rev-parse", "--short", s.value], {encoding: "utf8"}).trim();
-  return {label: `git ${rev}:${CKPT}`, bytes: execFileSync("git", ["show", `${rev}:${CKPT}`], {maxBuffer: 256 << 20})};
+  const {step, wallSeconds} = decodeCheckpoint<{step: number; wallSeconds: number}>(new Uint8Array(bytes)).meta;
+  return {label, bytes, step, wallSeconds};
 }
 
 function figures(e: EvalJson, key: string): TrendFigures {
@@ -71,8 +77,7 @@ function figures(e: EvalJson, key: string): TrendFigures {
 const tsx = (args: string[]) => execFileSync(process.execPath, ["--import", "tsx", ...args], {stdio: ["ignore", 2, 2]});
 
 function evaluateSource(src: Source): {read: TrendRead; evalJson: EvalJson} {
-  const meta = decodeCheckpoint<{step: number; wallSeconds: number}>(new Uint8Array(src.bytes)).meta;
-  const step = meta.step;
+  const {step} = src;
   const raw = `${SCRATCH}/source-${step}.ckpt`;
   const exported = `${SCRATCH}/teacher-${step}.ckpt`;
   const evalPath = `${SCRATCH}/eval-${step}.json`;
@@ -84,7 +89,7 @@ function evaluateSource(src: Source): {read: TrendRead; evalJson: EvalJson} {
   const student = figures(e, KEYS.student);
   const read: TrendRead = {
     step,
-    trainingHours: Math.round((meta.wallSeconds / 3600) * 100) / 100,
+    trainingHours: Math.round((src.wallSeconds / 3600) * 100) / 100,
     source: src.label,
     sha256: createHash("sha256").update(src.bytes).digest("hex"),
     evaluatedAt: e.createdAt,
@@ -106,12 +111,11 @@ async function main(): Promise<void> {
   if (trend && trend.schema !== TREND_SCHEMA) throw new Error(`${json} has schema ${trend.schema}, expected ${TREND_SCHEMA}`);
   for (const s of sources) {
     const src = readSource(s);
-    const step = decodeCheckpoint<{step: number}>(new Uint8Array(src.bytes)).meta.step;
-    if (!force && trend?.reads.some((r) => r.step === step)) {
-      console.error(`step ${step} (${src.label}) is already in ${json}: skipped (--force re-evaluates)`);
+    if (!force && trend?.reads.some((r) => r.step === src.step)) {
+      console.error(`step ${src.step} (${src.label}) is already in ${json}: skipped (--force re-evaluates)`);
       continue;
     }
-    console.error(`step ${step}: ${src.label}`);
+    console.error(`step ${src.step}: ${src.label}`);
     const {read, evalJson} = evaluateSource(src);
     if (trend) {
       const bad = protocolMismatches(trend, evalJson);

@@ -38,13 +38,18 @@ function band(k: Readonly<Record<string, number>>, b: CriteriaBand, who: string)
   return v;
 }
 
+/** The detail bands the teacher wins, in CRITERIA_BANDS order. */
+export function bandsWon(v: Pick<CriteriaVerdict, "kurtosisCloser">): CriteriaBand[] {
+  return CRITERIA_BANDS.filter((b) => v.kurtosisCloser[b]);
+}
+
 export function judgeTeacher(teacher: CriteriaFigures, student: CriteriaFigures, truthKurtosis: Readonly<Record<string, number>>): CriteriaVerdict {
   const kurtosisCloser = {} as Record<CriteriaBand, boolean>;
   for (const b of CRITERIA_BANDS) {
     const g = band(truthKurtosis, b, "the ground truth");
     kurtosisCloser[b] = Math.abs(band(teacher.kurtosis, b, "the teacher") - g) < Math.abs(band(student.kurtosis, b, "the student") - g);
   }
-  const kurtosisBandsWon = CRITERIA_BANDS.filter((b) => kurtosisCloser[b]).length;
+  const kurtosisBandsWon = bandsWon({kurtosisCloser}).length;
   const haarpsiHigher = teacher.haarpsi > student.haarpsi;
   const studentPsnrHigher = student.psnrY > teacher.psnrY;
   return {kurtosisCloser, kurtosisBandsWon, haarpsiHigher, studentPsnrHigher, met: kurtosisBandsWon === CRITERIA_BANDS.length && haarpsiHigher && studentPsnrHigher};

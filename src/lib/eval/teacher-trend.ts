@@ -4,7 +4,7 @@
  * the teacher's model card).
  */
 import type {EvalJson} from "./report.js";
-import {CRITERIA_BANDS, type CriteriaVerdict} from "./teacher-criteria.js";
+import {bandsWon, type CriteriaVerdict} from "./teacher-criteria.js";
 
 export const TREND_SCHEMA = 1;
 
@@ -59,7 +59,7 @@ export function trendTable(t: TrendFile): string {
       `${r.teacher.haarpsi.toFixed(4)} / ${r.predictor.haarpsi.toFixed(4)} (${r.student.haarpsi.toFixed(4)}) | ` +
       `${Math.round(r.teacher.fwd)} / ${Math.round(r.predictor.fwd)} (${Math.round(r.student.fwd)}) | ` +
       `${f1(k.LH2)} / ${f1(k.HL2)} / ${f1(k.HH2)} | ${f1(k.LH1)} / ${f1(k.HL1)} / ${f1(k.HH1)} | ` +
-      `${r.verdict.kurtosisBandsWon} of 6 (${CRITERIA_BANDS.filter((b) => r.verdict.kurtosisCloser[b]).join(", ") || "none"}) | ${yes(r.verdict.met)} |`
+      `${r.verdict.kurtosisBandsWon} of 6 (${bandsWon(r.verdict).join(", ") || "none"}) | ${yes(r.verdict.met)} |`
     );
   });
   const s = t.reads[0]?.student.kurtosis;

@@ -251,9 +251,9 @@ export function createStudent(config: StudentConfig, seed: number): Student {
     params[name] = v;
     return v;
   };
-  const conv3 = (name: string, cin: number, cout: number) => {
-    const bound = 1 / Math.sqrt(9 * cin);
-    return {w: add(`${name}.weight`, [3, 3, cin, cout], {kind: "uniform", bound}), b: add(`${name}.bias`, [cout], {kind: "uniform", bound})};
+  const conv3 = (name: string, cin: number, cout: number, zero = false) => {
+    const init: InitKind = zero ? {kind: "zeros"} : {kind: "uniform", bound: 1 / Math.sqrt(9 * cin)};
+    return {w: add(`${name}.weight`, [3, 3, cin, cout], init), b: add(`${name}.bias`, [cout], init)};
   };
   const norm = (name: string, c: number) => ({
     g: add(`${name}.weight`, [c], {kind: "ones"}),
@@ -298,9 +298,7 @@ export function createStudent(config: StudentConfig, seed: number): Student {
   });
   const finalNorm = norm("norm", e);
   const convAfterBody = conv3("conv_after_body", e, e);
-  const upsample = cfg.zeroUpsampler
-    ? {w: add("upsample.0.weight", [3, 3, e, 3 * cfg.scale * cfg.scale], {kind: "zeros"}), b: add("upsample.0.bias", [3 * cfg.scale * cfg.scale], {kind: "zeros"})}
-    : conv3("upsample.0", e, 3 * cfg.scale * cfg.scale);
+  const upsample = conv3("upsample.0", e, 3 * cfg.scale * cfg.scale, cfg.zeroUpsampler ?? false);
 
   const apply = (lr: tf.Tensor4D, opts: ApplyOptions = {}): tf.Tensor4D =>
     tf.tidy(() => {

@@ -4,7 +4,7 @@ import {formatInt, formatMs, formatNumber, formatSigned, formatSpread, formatSta
 import type {ComparisonRow, Efficiency, MainTable} from "./main-table.js";
 import type {MethodRow} from "./method.js";
 import {EVAL_METRICS, type AblationsJson} from "./types.js";
-import {CRITERIA_BANDS} from "../eval/teacher-criteria.js";
+import {bandsWon} from "../eval/teacher-criteria.js";
 import type {TrendFile} from "../eval/teacher-trend.js";
 
 export interface TableColumn {
@@ -191,7 +191,7 @@ export function teacherTrendTableData(t: TrendFile): TableData {
       {key: "met", label: "met"},
     ],
     rows: t.reads.map((r) => {
-      const won = CRITERIA_BANDS.filter((b) => r.verdict.kurtosisCloser[b]);
+      const won = bandsWon(r.verdict);
       return {
         data: {step: String(r.step)},
         cells: {
